@@ -1,0 +1,102 @@
+"""BM25 over Vietnamese syllables (bm25s), with a second index on the diacritics-free form.
+
+Tokens are the syllables of the normalised text (NFC, canonical tones, lower case),
+one-letter syllables such as "ở" and "ý" included, and no stop-word list, plus
+adjacent-syllable pairs, since Vietnamese words are mostly two syllables
+("hội nghị", "dân vận"). Queries typed without any diacritics are scored against
+the diacritics-free index only; other queries against both.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import re
+from collections.abc import Sequence
+from pathlib import Path
+
+import bm25s
+import numpy as np
+
+from index.errors import IndexCorrupted
+from index.normalize import fold, unaccent
+
+_SYLLABLE = re.compile(r"\w+")
+FORMS = ("accented", "plain")
+
+
+def syllables(text: str) -> tuple[list[str], list[str]]:
+    """Normalised syllables of `text`, with and without diacritics."""
+    return _SYLLABLE.findall(fold(text)), _SYLLABLE.findall(unaccent(text))
+
+
+def terms(words: Sequence[str]) -> list[str]:
+    """BM25 terms: every syllable and every pair of adjacent syllables."""
+    return [*words, *(f"{a}_{b}" for a, b in itertools.pairwise(words))]
+
+
+class LexicalStore:
+    """BM25 scores for every passage row, from two bm25s indexes (accented, plain)."""
+
+    def __init__(self, retrievers: dict[str, bm25s.BM25] | None, size: int) -> None:
+        self._retrievers = retrievers
+        self.size = size
+
+    @classmethod
+    def build(cls, texts: Sequence[str]) -> LexicalStore:
+        """Index `texts`; row i of every score vector is texts[i]."""
+        if not texts:
+            return cls(None, 0)
+        corpora: dict[str, list[list[str]]] = {form: [] for form in FORMS}
+        for text in texts:
+            accented, plain = syllables(text)
+            corpora["accented"].append(terms(accented))
+            corpora["plain"].append(terms(plain))
+        retrievers = {}
+        for form, corpus in corpora.items():
+            retriever = bm25s.BM25()
+            retriever.index(corpus, show_progress=False)
+            retrievers[form] = retriever
+        return cls(retrievers, len(texts))
+
+    def scores(self, query: str) -> np.ndarray:
+        """BM25 score of every row for `query` (zeros when nothing matches)."""
+        total = np.zeros(self.size, dtype=np.float32)
+        if self._retrievers is None:
+            return total
+        accented, plain = syllables(query)
+        forms = {"plain": terms(plain)}
+        if accented != plain:
+            forms["accented"] = terms(accented)
+        for form, query_terms in forms.items():
+            retriever = self._retrievers[form]
+            ids = retriever.get_tokens_ids(query_terms)
+            if ids:
+                total += retriever.get_scores_from_ids(ids)
+        return total
+
+    def save(self, folder: Path) -> None:
+        """Write the bm25s arrays (numpy, no pickle) and their row count."""
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "lexical.json").write_text(json.dumps({"size": self.size}))
+        if self._retrievers is not None:
+            for form, retriever in self._retrievers.items():
+                retriever.save(folder / form)
+
+    @classmethod
+    def load(cls, folder: Path) -> LexicalStore:
+        """Read a store written by `save`; damaged files raise IndexCorrupted."""
+        try:
+            size = int(json.loads((folder / "lexical.json").read_text())["size"])
+            if size == 0:
+                return cls(None, 0)
+            retrievers = {
+                form: bm25s.BM25.load(folder / form, allow_pickle=False, show_progress=False)
+                for form in FORMS
+            }
+        except (OSError, ValueError, KeyError, EOFError) as exc:
+            raise IndexCorrupted(f"the BM25 index in {folder} cannot be read: {exc}") from exc
+        for form, retriever in retrievers.items():
+            if retriever.scores["num_docs"] != size:
+                raise IndexCorrupted(f"the BM25 index '{form}' in {folder} has the wrong size")
+        return cls(retrievers, size)
