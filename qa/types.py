@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields, is_dataclass
 from types import MappingProxyType
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -57,3 +58,56 @@ class IndexInfo:
     fingerprint: str
     dense_index: str
     folder: str | None
+
+
+@dataclass(frozen=True)
+class Span:
+    """A half-open character span [start, end)."""
+
+    start: int
+    end: int
+
+
+@dataclass(frozen=True)
+class HighlightedHit:
+    """A retrieved passage with what to highlight in it (spans relative to `hit.text`)."""
+
+    hit: Hit
+    sentence: Span | None
+    terms: tuple[Span, ...]
+
+
+@dataclass(frozen=True)
+class Answer:
+    """The answer to a question, located exactly in its passage and document.
+
+    When `found`, `hit.text[span.start:span.end] == text` and the document's text at
+    `document_span` is the same string; `sentence` is the supporting sentence in the
+    passage. When not found, `message` says so in the question's language and
+    `passages` still holds the closest passages.
+    """
+
+    question: str
+    found: bool
+    text: str
+    message: str
+    kind: str
+    language: str
+    confidence: float
+    hit: Hit | None
+    span: Span | None
+    document_span: Span | None
+    sentence: Span | None
+    passages: tuple[HighlightedHit, ...]
+
+
+def to_dict(value: Any) -> Any:
+    """Plain JSON-ready data from a result: dataclasses and mappings become dicts,
+    tuples become lists."""
+    if is_dataclass(value) and not isinstance(value, type):
+        return {f.name: to_dict(getattr(value, f.name)) for f in fields(value)}
+    if isinstance(value, Mapping):
+        return {str(key): to_dict(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple, frozenset, set)):
+        return [to_dict(item) for item in value]
+    return value

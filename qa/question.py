@@ -1,0 +1,338 @@
+"""Question understanding: language, expected answer kind, content terms and unit.
+
+Patterns are written with diacritics and matched on the normalised question; a question
+typed without diacritics is matched on the diacritics-free form, so "ai chu tri",
+"Ai chủ trì" and "Ai chủ trì" (old tones) read the same.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from dataclasses import dataclass
+
+from index.normalize import fold, has_diacritics, unaccent
+
+WHO, NUMBER, WHEN, WHERE, WHAT = "who", "number", "when", "where", "what"
+
+# Checked in this order: "năm nào" is a date before "nào" is anything else.
+_KIND_PATTERNS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    (
+        WHEN,
+        (
+            "khi nào",
+            "bao giờ",
+            "lúc nào",
+            "ngày nào",
+            "ngày bao nhiêu",
+            "hôm nào",
+            "thời gian nào",
+            "thời điểm nào",
+            "năm nào",
+            "năm bao nhiêu",
+            "tháng nào",
+            "quý nào",
+            "giai đoạn nào",
+            "thời kỳ nào",
+            "when",
+            "what year",
+            "what date",
+            "which year",
+            "what day",
+            "what time",
+            "what month",
+            "what century",
+        ),
+    ),
+    (
+        NUMBER,
+        (
+            "bao nhiêu",
+            "mấy",
+            "số lượng",
+            "how many",
+            "how much",
+            "what percentage",
+            "how long",
+            "how old",
+            "how large",
+            "how big",
+        ),
+    ),
+    (
+        WHO,
+        (
+            "ai",
+            "người nào",
+            "đồng chí nào",
+            "ông nào",
+            "bà nào",
+            "những ai",
+            "người đứng đầu",
+            "who",
+            "whom",
+            "whose",
+        ),
+    ),
+    (
+        WHERE,
+        (
+            "ở đâu",
+            "tại đâu",
+            "nơi nào",
+            "ở nơi nào",
+            "đâu",
+            "địa điểm nào",
+            "tỉnh nào",
+            "huyện nào",
+            "xã nào",
+            "phường nào",
+            "quận nào",
+            "thành phố nào",
+            "nước nào",
+            "quốc gia nào",
+            "thôn nào",
+            "tổ nào",
+            "where",
+            "which country",
+            "which city",
+        ),
+    ),
+)
+
+# English function words: enough of them marks an English question.
+_ENGLISH = frozenset(
+    "the a an of in on at to for by with from did does do is are was were what who whom "
+    "whose when where which how many much why and or this that these those".split()
+)
+
+# Words that ask rather than tell; never counted as content terms.
+QUESTION_WORDS = frozenset(
+    unaccent(word)
+    for word in (
+        "ai gì nào đâu sao bao nhiêu mấy khi giờ lúc thế là của và có được những các "
+        "một cho với về trong tại ở thì mà đã đang sẽ này đó hay hoặc không nhỉ vậy hả ạ "
+        "gồm cái việc làm như"
+    ).split()
+)
+_SYLLABLE = re.compile(r"\w+")
+
+# Words common in reports on local government, so that an English question can be
+# matched against Vietnamese text word by word (diacritics-free Vietnamese).
+_ENGLISH_TO_VIETNAMESE = {
+    "chair": "chu tri",
+    "chaired": "chu tri",
+    "chairs": "chu tri",
+    "presided": "chu tri",
+    "chairman": "chu tich",
+    "chairwoman": "chu tich",
+    "chairperson": "chu tich",
+    "president": "chu tich",
+    "secretary": "bi thu",
+    "deputy": "pho",
+    "vice": "pho",
+    "head": "truong",
+    "standing": "thuong truc",
+    "permanent": "thuong truc",
+    "meeting": "hoi nghi",
+    "conference": "hoi nghi",
+    "meetings": "hoi nghi",
+    "attended": "du",
+    "attending": "du",
+    "attend": "du",
+    "directed": "chi dao",
+    "model": "mo hinh",
+    "models": "mo hinh",
+    "household": "ho",
+    "households": "ho",
+    "citizen": "cong dan",
+    "citizens": "cong dan",
+    "member": "thanh vien",
+    "members": "thanh vien",
+    "group": "nhom",
+    "groups": "nhom",
+    "team": "to",
+    "teams": "to",
+    "community": "cong dong",
+    "province": "tinh",
+    "provincial": "tinh",
+    "district": "huyen quan",
+    "city": "thanh pho",
+    "ward": "phuong",
+    "commune": "xa",
+    "committee": "uy ban",
+    "party": "dang",
+    "people": "nhan dan",
+    "mass": "dan",
+    "mobilization": "van",
+    "mobilisation": "van",
+    "front": "mat tran",
+    "fatherland": "to quoc",
+    "military": "quan su",
+    "service": "nghia vu",
+    "armed": "vu trang",
+    "forces": "luc luong",
+    "task": "nhiem vu",
+    "tasks": "nhiem vu",
+    "solution": "giai phap",
+    "solutions": "giai phap",
+    "opinion": "y kien",
+    "opinions": "y kien",
+    "comments": "y kien",
+    "quarter": "quy",
+    "first": "dau",
+    "months": "thang",
+    "month": "thang",
+    "year": "nam",
+    "plan": "ke hoach",
+    "project": "de an",
+    "resolution": "nghi quyet",
+    "congress": "dai hoi",
+    "skilful": "kheo",
+    "skillful": "kheo",
+    "exemplary": "dien hinh",
+    "typical": "dien hinh",
+    "commended": "khen thuong",
+    "awarded": "khen thuong",
+    "house": "nha",
+    "houses": "nha",
+    "built": "xay dung",
+    "views": "luot xem",
+    "article": "bai viet",
+    "report": "bao cao",
+    "concluded": "ket luan",
+    "conclusion": "ket luan",
+    "topic": "chu de",
+    "theme": "chu de",
+    "registered": "dang ky",
+    "cultural": "van hoa",
+    "family": "gia dinh",
+    "families": "gia dinh",
+    "recognized": "cong nhan",
+    "recognised": "cong nhan",
+    "issued": "ban hanh",
+    "launched": "trien khai",
+    "organized": "to chuc",
+    "organised": "to chuc",
+    "held": "to chuc",
+}
+
+
+def _translated(word: str) -> list[str]:
+    """The Vietnamese syllables for an English word, or the word itself."""
+    return _ENGLISH_TO_VIETNAMESE.get(word, word).split()
+
+
+@dataclass(frozen=True)
+class QuestionInfo:
+    """What a question asks for."""
+
+    text: str
+    kind: str
+    language: str
+    # Diacritics-free content syllables of the question, in order, without question words.
+    terms: tuple[str, ...]
+    # For "how many" questions: the diacritics-free words naming what is counted.
+    unit: tuple[str, ...]
+    # The terms a passage must hold to answer: all content terms of a Vietnamese
+    # question; names, numbers and accented words of an English one.
+    anchors: tuple[str, ...] = ()
+    # Pairs of anchors adjacent in the question ("ha_giang"), as the index spells pairs.
+    anchor_pairs: tuple[str, ...] = ()
+    # "lần thứ mấy": the answer is an ordinal ("lần thứ VII").
+    ordinal: bool = False
+    # "đơn vị nào", "cơ quan nào": the "who" is a body, not a person.
+    organisation: bool = False
+
+
+def _contains(haystack: str, phrase: str) -> bool:
+    return re.search(rf"(?<!\w){re.escape(phrase)}(?!\w)", haystack) is not None
+
+
+def _language(question: str) -> str:
+    """English when at least two English function words occur (compared with
+    diacritics kept, so Vietnamese "tổ" is not English "to")."""
+    english = sum(word in _ENGLISH for word in _SYLLABLE.findall(fold(question)))
+    return "en" if english >= 2 else "vi"
+
+
+def _kind(question: str) -> str:
+    accented = fold(question)
+    plain = unaccent(question)
+    # Without diacritics "ai" could be "ái"; only a question typed bare is read bare.
+    bare = not has_diacritics(question)
+    for kind, phrases in _KIND_PATTERNS:
+        for phrase in phrases:
+            if _contains(accented, phrase) or (bare and _contains(plain, unaccent(phrase))):
+                return kind
+    return WHAT
+
+
+def _unit(plain: str, language: str) -> tuple[str, ...]:
+    """The words after "bao nhiêu" / "mấy" / "how many" up to the first function word:
+    what the number counts ("bao nhiêu nhiệm vụ, giải pháp" -> nhiem vu giai phap)."""
+    match = re.search(r"(?:bao nhieu|\bmay|how many|how much)\s+([\w\s,]+)", plain)
+    if not match:
+        return ()
+    unit = []
+    for word in _SYLLABLE.findall(match.group(1)):
+        stop = word in QUESTION_WORDS or (language == "en" and word in _ENGLISH)
+        if stop or word.isdigit() or len(unit) == 4:
+            break
+        unit.extend(_translated(word) if language == "en" else [word])
+    return tuple(unit)
+
+
+_ORGANISATION = re.compile(
+    r"\b(?:don vi|co quan|to chuc|ban|hoi|doan the|which organi[sz]ation|what body)\s+nao\b"
+    r"|which (?:organi[sz]ation|body|agency|committee)"
+)
+
+
+def _anchor_runs(question: str, language: str) -> list[list[str]]:
+    """Runs of adjacent anchor words. Vietnamese: content words. English: the words that
+    Vietnamese text can contain: names (capitalised after the first word), numbers and
+    words with diacritics."""
+    runs: list[list[str]] = [[]]
+    for index, match in enumerate(re.finditer(r"\w+", question)):
+        word = match.group()
+        plain = unaccent(word)
+        if language == "vi":
+            anchor = plain not in QUESTION_WORDS
+        else:
+            anchor = (index > 0 and word[0].isupper()) or word.isdigit() or has_diacritics(word)
+        if anchor:
+            runs[-1].append(plain)
+        elif runs[-1]:
+            runs.append([])
+    return [run for run in runs if run]
+
+
+def analyse(question: str) -> QuestionInfo:
+    """Language, answer kind, content terms and counted unit of a question."""
+    plain = unaccent(question)
+    words = _SYLLABLE.findall(plain)
+    language = _language(question)
+    stop = _ENGLISH if language == "en" else frozenset()
+    terms = tuple(
+        term
+        for word in words
+        if word not in QUESTION_WORDS and word not in stop
+        for term in (_translated(word) if language == "en" else [word])
+    )
+    kind = _kind(question)
+    runs = _anchor_runs(question, language)
+    organisation = _ORGANISATION.search(plain) is not None
+    if organisation and kind == WHAT:
+        kind = WHO
+    return QuestionInfo(
+        text=question,
+        kind=kind,
+        language=language,
+        terms=terms,
+        anchors=tuple(word for run in runs for word in run),
+        anchor_pairs=tuple(f"{a}_{b}" for run in runs for a, b in itertools.pairwise(run)),
+        unit=_unit(plain, language),
+        ordinal=re.search(r"\bthu (?:may|bao nhieu)\b", plain) is not None,
+        organisation=organisation,
+    )

@@ -1,0 +1,74 @@
+"""The running app's named API endpoints, called with gradio_client as a client would."""
+
+from __future__ import annotations
+
+import pytest
+from app_server import SAMPLES
+from gradio_client import Client
+from gradio_client.exceptions import AppError
+
+CHAIR = "Hà Đức Tập"
+CHIEM_HOA_DOC = "chiem-hoa-2022-07.txt"
+CHIEM_HOA_QUESTIONS = [
+    "Ai chủ trì hội nghị ở Chiêm Hóa?",
+    "Who chaired the Chiêm Hóa meeting?",
+    "Ai chu tri hoi nghi o Chiem Hoa?",
+]
+
+
+@pytest.fixture(scope="module")
+def client(app_url: str) -> Client:
+    return Client(app_url, verbose=False)
+
+
+def test_only_the_named_endpoints_are_public(client: Client) -> None:
+    endpoints = client.view_api(return_format="dict", print_info=False)["named_endpoints"]
+    assert set(endpoints) == {"/ask", "/search"}
+
+
+@pytest.mark.parametrize("question", CHIEM_HOA_QUESTIONS)
+def test_ask_answers_with_spans_and_source(client: Client, question: str) -> None:
+    result = client.predict(question, api_name="/ask")
+    assert result["found"], result["message"]
+    assert CHAIR in result["answer"]
+    spans, passage = result["spans"], result["passage"]
+    answer, sentence = spans["answer"], spans["sentence"]
+    assert passage[answer["start"] : answer["end"]] == result["answer"]
+    assert sentence["start"] <= answer["start"] < answer["end"] <= sentence["end"]
+    source = result["source"]
+    assert source["doc_id"] == CHIEM_HOA_DOC
+    document = (SAMPLES / CHIEM_HOA_DOC).read_text(encoding="utf-8")
+    assert document[spans["document"]["start"] : spans["document"]["end"]] == result["answer"]
+    assert document[source["start"] : source["end"]] == passage
+
+
+def test_concurrent_questions_each_get_their_own_answer(client: Client) -> None:
+    questions = [*CHIEM_HOA_QUESTIONS, "Bắc Giang có bao nhiêu mô hình Dân vận khéo?"] * 2
+    jobs = [client.submit(question, api_name="/ask") for question in questions]
+    assert [job.result(timeout=120)["question"] for job in jobs] == questions
+
+
+def test_ask_without_an_answer_says_so_and_keeps_passages(client: Client) -> None:
+    result = client.predict("Ai là chủ tịch nước Pháp năm 1990?", k=3, api_name="/ask")
+    assert not result["found"] and result["message"]
+    assert 1 <= len(result["passages"]) <= 3
+
+
+def test_search_returns_ranked_hits(client: Client) -> None:
+    hits = client.predict("Chiêm Hóa", k=2, mode="lexical", api_name="/search")
+    assert [hit["rank"] for hit in hits] == [1, 2]
+    assert hits[0]["doc_id"] == CHIEM_HOA_DOC and "Chiêm Hóa" in hits[0]["text"]
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "kwargs", "message"),
+    [
+        ("/ask", {"question": "   "}, "empty"),
+        ("/search", {"query": "hội nghị", "mode": "fuzzy"}, "mode must be one of"),
+    ],
+)
+def test_errors_reach_the_client_as_messages(
+    client: Client, endpoint: str, kwargs: dict, message: str
+) -> None:
+    with pytest.raises(AppError, match=message):
+        client.predict(**kwargs, api_name=endpoint)
