@@ -5,9 +5,11 @@ from __future__ import annotations
 import codecs
 import hashlib
 import json
+import re
 import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from types import MappingProxyType
 
@@ -16,8 +18,15 @@ from index.errors import UnsupportedFile
 TEXT_SUFFIXES = frozenset({".txt", ".md"})
 SUPPORTED_SUFFIXES = TEXT_SUFFIXES | {".jsonl"}
 MAX_FILE_BYTES = 64 * 1024 * 1024
-# A title longer than this is a paragraph, not a headline.
+# A title longer than this is a paragraph, not a headline; shorter than this (in words)
+# it is a section label or a dateline.
 MAX_TITLE_CHARS = 200
+MIN_TITLE_WORDS = 7
+_DATELINE = re.compile(r"thứ\s+\w+,|chủ nhật|ngày\s+\d|\d{1,2}/\d{1,2}/\d{4}", re.IGNORECASE)
+_DATE = re.compile(
+    r"(\d{1,2})/(\d{1,2})/(\d{4})|ngày\s+(\d{1,2})\s+tháng\s+(\d{1,2})\s+năm\s+(\d{4})",
+    re.IGNORECASE,
+)
 # Share of letters and spaces below which decoded bytes are not text.
 MIN_TEXT_SHARE = 0.6
 
@@ -96,18 +105,45 @@ def _read_bytes(path: Path) -> bytes:
         raise UnsupportedFile(f"{path}: cannot be read ({exc.strerror}).") from exc
 
 
-def _title_of(text: str, fallback: str) -> str:
-    """The first non-empty line when it is short enough to be a headline."""
-    for line in text.splitlines():
-        line = line.strip()
-        if line:
-            return line if len(line) <= MAX_TITLE_CHARS else fallback
-    return fallback
+def title_of(text: str, fallback: str) -> str:
+    """The headline among the opening lines: not a dateline ("Thứ Sáu, 1/7/2022"), not a
+    sentence (no final full stop), preferably of MIN_TITLE_WORDS words or more, so that a
+    section label ("Tin tức - Sự kiện nổi bật") gives way to the headline under it."""
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    headlines = [
+        line
+        for line in lines[:5]
+        if len(line) <= MAX_TITLE_CHARS and not _DATELINE.match(line) and not line.endswith(".")
+    ]
+    for line in headlines:
+        if len(re.findall(r"\w+", line)) >= MIN_TITLE_WORDS:
+            return line
+    if headlines:
+        return headlines[0]
+    return lines[0] if lines and len(lines[0]) <= MAX_TITLE_CHARS else fallback
+
+
+def date_of(text: str) -> str | None:
+    """The first date in a report's opening lines, as YYYY-MM-DD, or None."""
+    opening = "\n".join(text.lstrip().splitlines()[:6])
+    for match in _DATE.finditer(opening):
+        day, month, year = (int(g) for g in match.groups() if g)
+        try:
+            return date(year, month, day).isoformat()
+        except ValueError:
+            continue
+    return None
+
+
+def text_document(text: str, doc_id: str, fallback_title: str) -> Document:
+    """A document from plain text: its headline as title, a dateline's date as metadata."""
+    when = date_of(text)
+    metadata = MappingProxyType({"date": when} if when else {})
+    return Document(doc_id, title_of(text, fallback_title), text, metadata)
 
 
 def _text_document(path: Path, doc_id: str) -> Document:
-    text = decode_bytes(_read_bytes(path), str(path))
-    return Document(doc_id=doc_id, title=_title_of(text, path.stem), text=text)
+    return text_document(decode_bytes(_read_bytes(path), str(path)), doc_id, path.stem)
 
 
 def _jsonl_documents(path: Path) -> list[Document]:

@@ -24,7 +24,10 @@ class Passage:
 
     @property
     def indexed_text(self) -> str:
-        """What the embedder and BM25 see: the title, then the passage, tones canonical."""
+        """What the embedder and BM25 see: the title, then the passage, tones canonical.
+        A passage that opens with the title (a report's first lines) does not get it twice."""
+        if self.text.startswith(self.title):
+            return canonical(self.text)
         return canonical(f"{self.title}\n{self.text}")
 
 

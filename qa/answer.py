@@ -29,22 +29,21 @@ NOT_FOUND = {
     "en": "No answer found in the documents.",
 }
 # Below this confidence the answer is withheld (calibrated on the seed dev sets).
-MIN_CONFIDENCE = 0.45
+MIN_CONFIDENCE = 0.40
 SENTENCES_TRIED = 8
-# Sentences embedded per question: the lexically best few.
-DENSE_SENTENCES = 8
-DENSE_WEIGHT = 1.0
+# e5 cosines of a question and a passage that answers it lie around 0.80-0.92.
 DENSE_FLOOR = 0.78
 DENSE_SPAN = 0.12
 _SYLLABLE = re.compile(r"\w+")
 _CLAUSE_END = re.compile(r"[.;:!?…]|,\s|\s[-–]\s")
 _LEADING_FILLER = re.compile(
-    r"^(?:\W|là|gồm|bao gồm|có|được|đã|sẽ|the|is|was|were|are|of|by)+\s*", re.IGNORECASE
+    r"(?:\W+|(?:là|gồm|bao gồm|có|được|đã|sẽ|the|is|was|were|are|of|by)\b)+\s*",
+    re.IGNORECASE,
 )
+_TRAILING_FILLER = re.compile(r"\s+(?:là|đã|được|của|thì|và)\s*$", re.IGNORECASE)
 _LIST_END = re.compile(r"[.;!?…]")
 # Parts of a sentence that keep a name with its title: "A, Chủ tịch X; B, Phó Chủ tịch Y".
 _SEGMENT = re.compile(r"[^;:]+")
-_QUOTED = re.compile(r"[“\"]([^”\"]{3,200})[”\"]")
 
 
 @dataclass(frozen=True)
@@ -89,9 +88,10 @@ def term_spans(words: _Words, terms: Sequence[str]) -> tuple[Span, ...]:
     return tuple(Span(start, end) for word, start, end in words.words if word in wanted)
 
 
-def _dense_evidence(similarity: float) -> float:
-    """A question-sentence cosine as evidence in 0..1 (e5 cosines of related text lie
-    around 0.80-0.92; unrelated text scores below 0.78)."""
+def _dense_evidence(similarity: float | None) -> float:
+    """A question-passage cosine as a score in 0..1 (0 in lexical-only mode)."""
+    if similarity is None:
+        return 0.0
     return min(1.0, max(0.0, (similarity - DENSE_FLOOR) / DENSE_SPAN))
 
 
@@ -114,56 +114,68 @@ def _score_sentences(
     hits: Sequence[Hit],
     words: Sequence[_Words],
     idf: Callable[[Sequence[str]], list[float]],
-    similarity: Callable[[list[str]], list[float]],
 ) -> list[_Sentence]:
-    """Sentences of all hits, best first: lexical coverage of the sentence and of its
-    passage, the hit's rank, and (for the lexically best few) embedding similarity."""
-    weights = idf(question.terms)
-    scored = []
+    """Sentences of all hits, best first, scored by the IDF-weighted share of the
+    question's words (and adjacent word pairs) in the sentence and in its passage, the
+    passage's embedding similarity to the question, and its retrieval rank."""
+    terms = [*question.terms, *question.anchor_pairs]
+    weights = idf(terms)
+    sentences = []
     for hit, passage_words in zip(hits, words, strict=True):
         title_words = [w for w, _, _ in _Words.of(hit.title).words]
         sequence = [w for w, _, _ in passage_words.words]
         passage_set = set(sequence) | set(title_words)
         passage_set |= set(_bigrams(sequence)) | set(_bigrams(title_words))
         support = evidence(question, passage_set, idf)
-        passage_coverage = _coverage(passage_set, question.terms, weights)
-        rank_prior = 1.0 / (1.0 + 0.25 * (hit.rank - 1))
+        passage_coverage = _coverage(passage_set, terms, weights)
+        prior = 0.2 / (1.0 + 0.25 * (hit.rank - 1)) + 0.5 * _dense_evidence(hit.dense_score)
         for span in split_sentences(hit.text):
-            inside = {w for w, _, _ in passage_words.within(span.start, span.end)}
-            coverage = _coverage(inside, question.terms, weights)
-            lexical = coverage + 0.5 * passage_coverage + 0.2 * rank_prior
-            scored.append((lexical, support, hit, Span(span.start, span.end)))
-    scored.sort(key=lambda item: -item[0])
-    head = scored[: DENSE_SENTENCES or len(scored)]
-    similarities = (
-        similarity([hit.text[span.start : span.end] for _, _, hit, span in head])
-        if DENSE_SENTENCES
-        else [DENSE_FLOOR] * len(head)
-    )
-    sentences = [
-        _Sentence(hit, span, lexical + DENSE_WEIGHT * _dense_evidence(cosine), support)
-        for (lexical, support, hit, span), cosine in zip(head, similarities, strict=True)
-    ]
+            inside = [w for w, _, _ in passage_words.within(span.start, span.end)]
+            coverage = _coverage(set(inside) | set(_bigrams(inside)), terms, weights)
+            score = coverage + 0.5 * passage_coverage + prior
+            sentences.append(_Sentence(hit, Span(span.start, span.end), score, support))
     return sorted(sentences, key=lambda s: -s.score)
 
 
-def _clause_after_question_words(
-    sentence: str, words: list[tuple[str, int, int]], question: QuestionInfo
-) -> Candidate | None:
-    """For "what" questions: a quotation, else the clause after the last question word."""
-    terms = set(question.terms)
-    for match in _QUOTED.finditer(sentence):
-        inside = {w for w, s, e in words if s >= match.start(1) and e <= match.end(1)}
-        if not inside <= terms:
-            return Candidate(match.start(1), match.end(1), 0.8)
-    matched = [end for word, _, end in words if word in terms]
-    start = matched[-1] if matched else 0
-    filler = _LEADING_FILLER.match(sentence[start:])
+def _gap(words: list[tuple[str, int, int]], question: QuestionInfo, size: int) -> Span:
+    """Where the answer should stand in a sentence: after the last occurrence of the
+    words that precede the question word, before the next occurrence of the words that
+    follow it (the whole sentence when neither is found)."""
+    start = 0
+    for word in reversed(question.before):
+        ends = [e for w, _, e in words if w == word]
+        if ends:
+            start = ends[-1]
+            break
+    end = size
+    for word in question.after:
+        starts = [s for w, s, _ in words if w == word and s >= start]
+        if starts:
+            end = starts[0]
+            break
+    return Span(start, end) if end > start else Span(0, size)
+
+
+def _gap_phrase(sentence: str, gap: Span, question: QuestionInfo) -> Candidate | None:
+    """For "what" questions: the words in the gap, cut at clause punctuation and trimmed
+    of linking words ("là", "được"); after a colon the whole list is kept."""
+    start, end = gap.start, gap.end
+    filler = _LEADING_FILLER.match(sentence, start)
     listed = filler is not None and ":" in filler.group()
-    start += filler.end() if filler else 0
-    # After "gồm:" the answer is the whole list, commas included.
-    stop = (_LIST_END if listed else _CLAUSE_END).search(sentence, start)
-    end = stop.start() if stop else len(sentence)
+    start = filler.end() if filler else start
+    if question.before:
+        stop = (_LIST_END if listed else _CLAUSE_END).search(sentence, start, end)
+        end = stop.start() if stop else end
+    else:
+        # The question word opened the question: the answer ends the clause before the gap end.
+        clause_starts = [m.end() for m in _CLAUSE_END.finditer(sentence, 0, end)]
+        start = max([start, *clause_starts])
+    text = sentence[start:end]
+    trimmed = text.rstrip(" ,;:-–")
+    end = start + len(trimmed)
+    trailing = _TRAILING_FILLER.search(sentence, start, end)
+    if trailing:
+        end = trailing.start()
     if end - start < 2:
         return None
     return Candidate(start, end, 0.5)
@@ -176,9 +188,10 @@ def _candidates(
     weights: Sequence[float],
 ) -> list[tuple[Span, float]]:
     """Scored answer spans in one sentence (offsets within the sentence)."""
+    gap = _gap(words, question, len(sentence))
     if question.kind == WHAT:
-        clause = _clause_after_question_words(sentence, words, question)
-        return [(Span(clause.start, clause.end), clause.prior)] if clause else []
+        phrase = _gap_phrase(sentence, gap, question)
+        return [(Span(phrase.start, phrase.end), phrase.prior)] if phrase else []
     composed = compose(sentence)
     terms = set(question.terms)
     segments = [m.span() for m in _SEGMENT.finditer(sentence)]
@@ -192,7 +205,8 @@ def _candidates(
         segment = next(((a, b) for a, b in segments if a <= start < b), (0, len(sentence)))
         near = {w for w, s, _ in words if segment[0] <= s < segment[1]}
         closeness = _coverage(near, question.terms, weights)
-        scored.append((Span(start, end), candidate.prior + closeness))
+        placed = 0.5 if gap.start <= start and end <= gap.end else 0.0
+        scored.append((Span(start, end), candidate.prior + closeness + placed))
     return scored
 
 
@@ -200,16 +214,14 @@ def extract_answer(
     question: QuestionInfo,
     hits: Sequence[Hit],
     idf: Callable[[Sequence[str]], list[float]],
-    similarity: Callable[[list[str]], list[float]],
 ) -> Answer:
     """The answer to `question` from `hits` (see the module docstring).
 
     idf: inverse document frequencies of diacritics-free terms.
-    similarity: cosine of the question to each given sentence.
     """
     words = [_Words.of(hit.text) for hit in hits]
     weights = idf(question.terms)
-    sentences = _score_sentences(question, hits, words, idf, similarity)
+    sentences = _score_sentences(question, hits, words, idf)
     best_sentence: dict[int, Span] = {}
     for sentence in sentences:
         best_sentence.setdefault(sentence.hit.rank, sentence.span)

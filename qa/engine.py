@@ -327,16 +327,7 @@ class Engine:
         """The answer to `question`, located in one of the k best passages, or found=False
         with a message in the question's language and the closest passages."""
         hits = self.search(question, k=k, mode=mode)
-        info = analyse(check_query(question))
-        query_vector = self.embedder.encode_queries([canonical(info.text)])[0]
-
-        def similarity(sentences: list[str]) -> list[float]:
-            if not sentences:
-                return []
-            vectors = self.embedder.encode_passages([canonical(s) for s in sentences])
-            return (vectors @ query_vector).tolist()
-
-        return extract_answer(info, hits, self._data.lexical.idf, similarity)
+        return extract_answer(analyse(check_query(question)), hits, self._data.lexical.idf)
 
 
 def _fuse(

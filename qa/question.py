@@ -243,6 +243,10 @@ class QuestionInfo:
     ordinal: bool = False
     # "đơn vị nào", "cơ quan nào": the "who" is a body, not a person.
     organisation: bool = False
+    # Vietnamese keeps the question word where the answer stands ("Noble bổ nhiệm ai
+    # làm chủ tịch?"): the content words just before and just after it locate the answer.
+    before: tuple[str, ...] = ()
+    after: tuple[str, ...] = ()
 
 
 def _contains(haystack: str, phrase: str) -> bool:
@@ -256,6 +260,62 @@ def _language(question: str) -> str:
     return "en" if english >= 2 else "vi"
 
 
+# "<noun> nào" asks for a person or a place when the noun names one ("nhà thơ nào",
+# "thành phố nào"); checked after the fixed phrases.
+_PERSON_NOUNS = (
+    "người",
+    "nhà",
+    "ông",
+    "bà",
+    "vua",
+    "hoàng đế",
+    "tổng thống",
+    "thủ tướng",
+    "cầu thủ",
+    "hậu vệ",
+    "tiền vệ",
+    "tiền đạo",
+    "học giả",
+    "tác giả",
+    "nhân vật",
+    "giáo sư",
+    "bác sĩ",
+    "kỹ sư",
+    "đồng chí",
+    "lãnh đạo",
+    "chủ tịch",
+    "bí thư",
+    "giám đốc",
+)
+_PLACE_NOUNS = (
+    "nơi",
+    "thành phố",
+    "tỉnh",
+    "huyện",
+    "quận",
+    "xã",
+    "phường",
+    "nước",
+    "quốc gia",
+    "vùng",
+    "khu vực",
+    "địa điểm",
+    "châu lục",
+    "sông",
+    "bang",
+    "đảo",
+)
+
+
+def _noun_kind(accented: str) -> str | None:
+    """who / where for "<noun> nào", or None."""
+    for kind, nouns in ((WHO, _PERSON_NOUNS), (WHERE, _PLACE_NOUNS)):
+        for noun in nouns:
+            if re.search(rf"(?<!\w){noun}(?:\s+\w+)?\s+nào(?!\w)", accented):
+                return kind
+    return None
+
+
 def _kind(question: str) -> str:
     accented = fold(question)
     plain = unaccent(question)
@@ -265,7 +325,7 @@ def _kind(question: str) -> str:
         for phrase in phrases:
             if _contains(accented, phrase) or (bare and _contains(plain, unaccent(phrase))):
                 return kind
-    return WHAT
+    return _noun_kind(accented) or WHAT
 
 
 def _unit(plain: str, language: str) -> tuple[str, ...]:
@@ -308,6 +368,28 @@ def _anchor_runs(question: str, language: str) -> list[list[str]]:
     return [run for run in runs if run]
 
 
+# Question words that stand where the answer would ("gì" in "X là gì").
+_ASKING = re.compile(
+    r"(?<!\w)(?:bao nhieu|khi nao|bao gio|o dau|tai dau|nguoi nao|cai gi|dieu gi|"
+    r"nhung gi|ai|gi|nao|dau|may)(?!\w)"
+)
+CONTEXT_WORDS = 3
+
+
+def _context(plain: str, language: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """Content words right before and right after the question word (Vietnamese only)."""
+    match = _ASKING.search(plain) if language == "vi" else None
+    if match is None:
+        return (), ()
+
+    def content(text: str) -> list[str]:
+        return [w for w in _SYLLABLE.findall(text) if w not in QUESTION_WORDS]
+
+    before = content(plain[: match.start()])[-CONTEXT_WORDS:]
+    after = content(plain[match.end() :])[:CONTEXT_WORDS]
+    return tuple(before), tuple(after)
+
+
 def analyse(question: str) -> QuestionInfo:
     """Language, answer kind, content terms and counted unit of a question."""
     plain = unaccent(question)
@@ -325,6 +407,7 @@ def analyse(question: str) -> QuestionInfo:
     organisation = _ORGANISATION.search(plain) is not None
     if organisation and kind == WHAT:
         kind = WHO
+    before, after = _context(plain, language)
     return QuestionInfo(
         text=question,
         kind=kind,
@@ -335,4 +418,6 @@ def analyse(question: str) -> QuestionInfo:
         unit=_unit(plain, language),
         ordinal=re.search(r"\bthu (?:may|bao nhieu)\b", plain) is not None,
         organisation=organisation,
+        before=before,
+        after=after,
     )

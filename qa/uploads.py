@@ -11,7 +11,7 @@ import pypdf
 from docx.opc.exceptions import PackageNotFoundError
 from pypdf.errors import DependencyError, PyPdfError
 
-from index.documents import Document, _title_of, decode_bytes
+from index.documents import Document, decode_bytes, text_document
 from qa.errors import UnsupportedFile
 
 MAX_UPLOAD_BYTES = 10 * 2**20
@@ -75,7 +75,7 @@ def read_upload(path: Path, name: str | None = None) -> Document:
     text = EXTRACTORS[suffix](path, name)
     if not text.strip():
         raise UnsupportedFile(f"{name}: no text found (a scanned PDF needs OCR first).")
-    return Document(doc_id=name, title=_title_of(text, Path(name).stem), text=text)
+    return text_document(text, name, Path(name).stem)
 
 
 def read_uploads(

@@ -40,3 +40,16 @@ def test_eval_reports_metrics(
     assert result["questions"] == 31
     assert result["recall@1"] >= 0.7
     assert set(result["by_variant"]) == {"plain", "english", "no-diacritics", "old-tone"}
+
+
+def test_ask_prints_the_marked_answer_and_its_source(
+    saved_index: Path, capsys: pytest.CaptureFixture
+) -> None:
+    assert main(["ask", "Ai chủ trì hội nghị ở Chiêm Hóa?", "--index", str(saved_index)]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("Hà Đức Tập") and "[[Hà Đức Tập]]" in out and "004_" in out
+    question = "Who chaired the Chiêm Hóa meeting?"
+    assert main(["ask", question, "--index", str(saved_index), "--json"]) == 0
+    answer = json.loads(capsys.readouterr().out)
+    assert answer["found"] and answer["text"] == "Hà Đức Tập"
+    assert answer["hit"]["text"][answer["span"]["start"] : answer["span"]["end"]] == "Hà Đức Tập"

@@ -1,0 +1,126 @@
+"""Answers on the real corpus: exact spans, the Chiêm Hóa chair in every spelling,
+honest "not found", and the evaluation metrics on hand-computed examples."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from qa import Engine
+from qa.evaluate import answer_scores, exact_match, read_questions, token_f1
+from qa.types import Answer
+
+CHAIR = "Hà Đức Tập"
+
+
+def _check_invariants(engine: Engine, answer: Answer) -> None:
+    """Every span an answer carries indexes the original texts exactly."""
+    texts = {d.doc_id: d.text for d in engine.documents}
+    for item in answer.passages:
+        hit = item.hit
+        assert texts[hit.doc_id][hit.start : hit.end] == hit.text
+        spans = [*item.terms, *([item.sentence] if item.sentence else [])]
+        assert all(0 <= s.start < s.end <= len(hit.text) for s in spans)
+    if not answer.found:
+        assert answer.text == "" and answer.message
+        return
+    assert answer.hit is not None and answer.span is not None and answer.sentence is not None
+    assert answer.hit.text[answer.span.start : answer.span.end] == answer.text
+    document = texts[answer.hit.doc_id]
+    assert document[answer.document_span.start : answer.document_span.end] == answer.text
+    assert answer.sentence.start <= answer.span.start < answer.span.end <= answer.sentence.end
+    assert 0.0 <= answer.confidence <= 1.0
+
+
+@pytest.mark.parametrize("name", ["seed_questions_dev", "seed_unanswerable_dev"])
+def test_span_invariant_over_seed_sets(engine: Engine, corpus_dir: Path, name: str) -> None:
+    for question in read_questions(corpus_dir.parent / "eval" / f"{name}.jsonl"):
+        _check_invariants(engine, engine.ask(question.text))
+
+
+@pytest.fixture(scope="module")
+def xquad_engine(corpus_dir: Path, engine: Engine) -> Engine:
+    passages = corpus_dir.parent / "eval" / "xquad_vi_dev_passages.jsonl"
+    return Engine.build([passages], embedder=engine.embedder)
+
+
+def test_span_invariant_over_xquad(xquad_engine: Engine, corpus_dir: Path) -> None:
+    questions = read_questions(corpus_dir.parent / "eval" / "xquad_vi_dev_questions.jsonl")
+    answered = 0
+    for question in questions[::6]:
+        answer = xquad_engine.ask(question.text)
+        _check_invariants(xquad_engine, answer)
+        answered += answer.found
+    assert answered > len(questions[::6]) // 2
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "Ai chủ trì hội nghị ở Chiêm Hóa?",
+        "Ai chủ trì hội nghị ở Chiêm Hoá?",
+        "ai chu tri hoi nghi o chiem hoa",
+        "Who chaired the Chiêm Hóa meeting?",
+    ],
+)
+def test_chiem_hoa_chair_in_every_spelling(engine: Engine, question: str) -> None:
+    answer = engine.ask(question)
+    assert answer.found and answer.text == CHAIR
+    assert answer.hit is not None and answer.hit.doc_id.startswith("004_")
+    _check_invariants(engine, answer)
+
+
+def test_answer_language_follows_the_question(engine: Engine) -> None:
+    assert engine.ask("Who chaired the Chiêm Hóa meeting?").language == "en"
+    assert engine.ask("Ai chủ trì hội nghị ở Chiêm Hóa?").language == "vi"
+
+
+@pytest.mark.parametrize(
+    ("question", "message"),
+    [
+        ("Thời tiết ở Hà Nội hôm nay thế nào?", "Không tìm thấy câu trả lời trong tài liệu."),
+        ("What was the GDP growth rate of Cao Bằng in 2019?", "No answer found in the documents."),
+    ],
+)
+def test_unanswerable_question_is_not_answered(engine: Engine, question: str, message: str) -> None:
+    answer = engine.ask(question)
+    assert not answer.found and answer.message == message
+    assert answer.passages, "the closest passages are still shown"
+
+
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [
+        (
+            "Thành phố Bắc Kạn có bao nhiêu mô hình Dân vận khéo được đăng ký thực hiện?",
+            "166 mô hình",
+        ),
+        ("Quyết định số 217-QĐ/TW và 218-QĐ/TW được ban hành ngày nào?", "12/12/2013"),
+        (
+            "Đơn vị nào tổ chức hội nghị sơ kết công tác Dân vận ở Chiêm Hóa?",
+            "Ban Dân vận Huyện ủy Chiêm Hóa",
+        ),
+    ],
+)
+def test_typed_answers(engine: Engine, question: str, expected: str) -> None:
+    assert engine.ask(question).text == expected
+
+
+def test_squad_metrics_on_hand_computed_examples() -> None:
+    assert exact_match("Hà Đức Tập.", ["hà đức tập"]) == 1.0
+    assert exact_match("the Hà Đức Tập", ["Hà Đức Tập"]) == 1.0  # English articles dropped
+    # prediction 3 tokens, gold 2 tokens, 2 shared: P 2/3, R 1, F1 0.8
+    assert token_f1("166 mô hình", ["166 mô"]) == pytest.approx(0.8)
+    assert token_f1("73 công dân", ["166 mô hình"]) == 0.0
+    assert token_f1("x", ["y", "x"]) == 1.0
+
+
+def test_answer_scores_count_a_missing_answer_as_zero(engine: Engine) -> None:
+    unanswered = engine.ask("Thời tiết ở Hà Nội hôm nay thế nào?")
+    assert answer_scores(unanswered, ["Hà Nội"]) == {
+        "answered": 0.0,
+        "em": 0.0,
+        "f1": 0.0,
+        "span_contains_gold": 0.0,
+    }
