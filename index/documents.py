@@ -159,6 +159,12 @@ def _jsonl_documents(path: Path) -> list[Document]:
             raise UnsupportedFile(f"{path}:{number}: not valid JSON ({exc.msg}).") from exc
         if not isinstance(record, dict) or not isinstance(record.get("text"), str):
             raise UnsupportedFile(f"{path}:{number}: a line needs a string field 'text'.")
+        try:
+            json.dumps(record, ensure_ascii=False).encode("utf-8")
+        except UnicodeEncodeError as exc:
+            raise UnsupportedFile(
+                f"{path}:{number}: not valid Unicode text ({exc.reason})."
+            ) from exc
         doc_id = str(record.get("id", f"{path.name}:{number}"))
         title = str(record.get("title") or doc_id)
         metadata = {

@@ -14,6 +14,7 @@ import contextlib
 import fcntl
 import json
 import os
+import re
 import shutil
 import uuid
 from collections.abc import Iterator, Mapping
@@ -31,6 +32,7 @@ from index.normalize import NORMALIZER_VERSION
 from index.passages import Passage
 
 FORMAT_VERSION = 1
+_GENERATION = re.compile(r"gen-\d{6}")
 MANIFEST = "manifest.json"
 LOCK = ".lock"
 
@@ -173,8 +175,11 @@ def read_manifest(folder: Path) -> dict[str, Any]:
     try:
         manifest = json.loads(path.read_text(encoding="utf-8"))
         version = manifest["format_version"]
-        if not isinstance(manifest["generation"], str):
-            raise ValueError("the generation entry is not a folder name")
+        # The generation names a folder inside the index, never a path elsewhere.
+        if not isinstance(manifest["generation"], str) or not _GENERATION.fullmatch(
+            manifest["generation"]
+        ):
+            raise ValueError("the generation entry is not a generation folder name")
         EmbedderInfo(**manifest["embedder"])
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise IndexCorrupted(

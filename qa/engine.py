@@ -21,7 +21,7 @@ from index.passages import Passage, split_document
 from index.store import EmbedderInfo, IndexData, load_index, now_iso, read_manifest, save_index
 from models import DEFAULT_MODEL, Embedder, load_embedder
 from qa.answer import extract_answer
-from qa.errors import EmptyQuery, InvalidArgument, QueryTooLong
+from qa.errors import EmptyQuery, InvalidArgument, InvalidQuery, QueryTooLong
 from qa.question import analyse
 from qa.types import Answer, Filters, Hit, IndexInfo, IngestReport
 
@@ -67,6 +67,10 @@ def check_query(query: str) -> str:
         )
     if not _WORD.search(query):
         raise EmptyQuery("The question has no letters or digits to search for.")
+    try:
+        query.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise InvalidQuery("The question is not valid Unicode text (a lone surrogate).") from exc
     return query
 
 
@@ -202,6 +206,9 @@ class Engine:
                 elif digest in hashes:
                     duplicates.append(f"{document.doc_id} (same text as {hashes[digest]})")
                 else:
+                    if old is not None:
+                        # The old version's text leaves the index with it.
+                        hashes.pop(old.content_hash, None)
                     (replaced if old is not None else added).append(document.doc_id)
                     fresh[document.doc_id] = document
                     hashes[digest] = document.doc_id
@@ -281,7 +288,7 @@ class Engine:
         "rrf" (reciprocal rank fusion, k=60).
         """
         query = check_query(query)
-        if not isinstance(k, int) or k < 1:
+        if isinstance(k, bool) or not isinstance(k, int) or k < 1:
             raise InvalidArgument(f"k must be a positive whole number, got {k!r}")
         if mode not in MODES:
             raise InvalidArgument(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
