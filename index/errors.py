@@ -27,5 +27,9 @@ class IndexLocked(QAError):
     """Another process is writing to the same index folder."""
 
 
+class IndexChanged(QAError):
+    """The index folder was saved by someone else after this copy was loaded."""
+
+
 class DocumentNotFound(QAError):
     """A document id that the index does not hold."""

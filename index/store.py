@@ -11,6 +11,7 @@ the new one. Older generations are removed after the switch. Nothing is unpickle
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import fcntl
 import json
 import os
@@ -26,7 +27,13 @@ from typing import Any
 
 from index.dense import DenseStore
 from index.documents import Document
-from index.errors import IndexCorrupted, IndexLocked, IndexNotFound, IndexVersionMismatch
+from index.errors import (
+    IndexChanged,
+    IndexCorrupted,
+    IndexLocked,
+    IndexNotFound,
+    IndexVersionMismatch,
+)
 from index.lexical import LexicalStore
 from index.normalize import NORMALIZER_VERSION
 from index.passages import Passage
@@ -56,6 +63,8 @@ class IndexData:
     dense: DenseStore
     lexical: LexicalStore
     created: str
+    # The index folder and generation this data was loaded from or last saved to.
+    origin: tuple[str, str] | None = None
 
 
 def now_iso() -> str:
@@ -93,10 +102,27 @@ def write_lock(folder: Path) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def save_index(folder: Path, data: IndexData) -> None:
-    """Write `data` to `folder` atomically (see the module docstring)."""
+def save_index(folder: Path, data: IndexData) -> IndexData:
+    """Write `data` to `folder` atomically (see the module docstring); returns `data`
+    with its new origin.
+
+    Raises IndexLocked while another process writes the folder, and IndexChanged when
+    the folder was saved by someone else since `data` was loaded from it.
+    """
     folder = Path(folder)
     with write_lock(folder):
+        previous = _read_manifest_or_none(folder)
+        here = str(folder.resolve())
+        if (
+            previous is not None
+            and data.origin is not None
+            and data.origin[0] == here
+            and data.origin[1] != previous["generation"]
+        ):
+            raise IndexChanged(
+                f"{folder} was changed by another process after this index was loaded; "
+                "load it again and repeat the change."
+            )
         staging = folder / f".tmp-{uuid.uuid4().hex}"
         staging.mkdir()
         try:
@@ -114,7 +140,6 @@ def save_index(folder: Path, data: IndexData) -> None:
             data.dense.save(staging / "dense.faiss")
             data.lexical.save(staging / "lexical")
             _fsync_tree(staging)
-            previous = _read_manifest_or_none(folder)
             number = int(previous["generation"].split("-")[1]) + 1 if previous else 1
             generation = f"gen-{number:06d}"
             shutil.rmtree(folder / generation, ignore_errors=True)
@@ -155,6 +180,7 @@ def save_index(folder: Path, data: IndexData) -> None:
                     shutil.rmtree(stale, ignore_errors=True)
                 else:
                     stale.unlink(missing_ok=True)
+    return dataclasses.replace(data, origin=(here, generation))
 
 
 def _read_manifest_or_none(folder: Path) -> dict[str, Any] | None:
@@ -240,4 +266,7 @@ def load_index(folder: Path) -> IndexData:
     lexical = LexicalStore.load(data_dir / "lexical")
     if lexical.size != len(passages):
         raise IndexCorrupted(f"{folder}: the BM25 index does not match the passages file.")
-    return IndexData(embedder, documents, tuple(passages), dense, lexical, manifest["created"])
+    origin = (str(folder.resolve()), manifest["generation"])
+    return IndexData(
+        embedder, documents, tuple(passages), dense, lexical, manifest["created"], origin
+    )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import threading
 from collections.abc import Iterable, Mapping, Sequence
@@ -171,7 +172,8 @@ class Engine:
         target = Path(folder) if folder is not None else self.folder
         if target is None:
             raise InvalidArgument("save() needs a folder for an index that was never saved")
-        save_index(target, self._data)
+        with self._write_lock:
+            self._data = save_index(target, self._data)
         self.folder = target
         return target
 
@@ -240,13 +242,12 @@ class Engine:
         dense.add(vectors)
         passages = tuple(data.passages[i] for i in kept_rows) + tuple(new_passages)
         documents = tuple(d for d in data.documents if d.doc_id not in changes)
-        return IndexData(
-            data.embedder,
-            documents + tuple(new_documents),
-            passages,
-            dense,
-            LexicalStore.build([p.indexed_text for p in passages]),
-            data.created,
+        return dataclasses.replace(
+            data,
+            documents=documents + tuple(new_documents),
+            passages=passages,
+            dense=dense,
+            lexical=LexicalStore.build([p.indexed_text for p in passages]),
         )
 
     # -- reading -------------------------------------------------------------------------

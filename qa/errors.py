@@ -2,6 +2,7 @@
 
 from index.errors import (
     DocumentNotFound,
+    IndexChanged,
     IndexCorrupted,
     IndexLocked,
     IndexNotFound,
@@ -31,6 +32,7 @@ class InvalidArgument(QAError):
 __all__ = [
     "DocumentNotFound",
     "EmptyQuery",
+    "IndexChanged",
     "IndexCorrupted",
     "IndexLocked",
     "IndexNotFound",

@@ -3,6 +3,7 @@ another thread adds and removes documents."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import random
@@ -30,9 +31,10 @@ NA_HANG = (
 
 # The worker loads the index once, adds the Na Hang report once, then for each "go" on
 # stdin forks a child that saves the old and the new version in turn, forever; the test
-# kills the child with SIGKILL and the worker reports when it has reaped it.
+# kills the child with SIGKILL and the worker reports when it has reaped it. The versions
+# are saved as new builds (no origin), so each save replaces whatever is there.
 WORKER = """
-import os, sys
+import dataclasses, os, sys
 from pathlib import Path
 from qa import Engine
 
@@ -40,7 +42,7 @@ folder, report = Path(sys.argv[1]), Path(sys.argv[2])
 old = Engine.load(folder)
 new = Engine(old.embedder, old._data)
 new.add([report])
-versions = [old._data, new._data]
+versions = [dataclasses.replace(e._data, origin=None) for e in (old, new)]
 print("ready", flush=True)
 for line in sys.stdin:
     pid = os.fork()
@@ -143,7 +145,7 @@ def test_kill_9_during_save_leaves_old_or_new_index(
     # Most kills land inside a save (the child does nothing else), not between saves.
     assert interrupted >= TRIALS // 4
     # A save after all the kills leaves one generation and no staging leftovers.
-    Engine(old.embedder, new._data).save(folder)
+    Engine(old.embedder, dataclasses.replace(new._data, origin=None)).save(folder)
     leftovers = sorted(p.name for p in folder.iterdir() if p.name.startswith((".tmp-", "gen-")))
     assert len(leftovers) == 1 and leftovers[0].startswith("gen-")
     assert len(Engine.load(folder, embedder=engine.embedder).documents) == len(new.documents)

@@ -16,6 +16,7 @@ from qa import Engine
 from qa.errors import (
     DocumentNotFound,
     EmptyQuery,
+    IndexChanged,
     IndexCorrupted,
     IndexNotFound,
     IndexVersionMismatch,
@@ -237,3 +238,20 @@ def test_same_text_under_another_id_is_a_duplicate(
     report = local.add([copy])
     assert not report.added and report.duplicates
     assert local.info().documents == 5
+
+
+def test_a_stale_copy_cannot_overwrite_a_newer_save(saved_index: Path, tmp_path: Path) -> None:
+    folder = _copy(saved_index, tmp_path)
+    first, second = Engine.load(folder), Engine.load(folder)
+    (tmp_path / "na-hang.txt").write_text(
+        "Huyện Na Hang tổng kết công tác dân vận năm 2022.", encoding="utf-8"
+    )
+    first.add([tmp_path / "na-hang.txt"])
+    first.save()
+    second.remove(second.documents[0].doc_id)
+    with pytest.raises(IndexChanged):
+        second.save()
+    assert Engine.load(folder).info().documents == 6
+    first.remove("na-hang.txt")
+    first.save()  # its own later saves go through
+    assert Engine.load(folder).info().documents == 5
