@@ -32,9 +32,14 @@ def syllables(text: str) -> tuple[list[str], list[str]]:
     return _SYLLABLE.findall(fold(text)), _SYLLABLE.findall(unaccent(text))
 
 
+def pairs(words: Sequence[str]) -> list[str]:
+    """Adjacent syllables as the index spells a pair term: "hoi_nghi"."""
+    return [f"{a}_{b}" for a, b in itertools.pairwise(words)]
+
+
 def terms(words: Sequence[str]) -> list[str]:
     """BM25 terms: every syllable and every pair of adjacent syllables."""
-    return [*words, *(f"{a}_{b}" for a, b in itertools.pairwise(words))]
+    return [*words, *pairs(words)]
 
 
 class LexicalStore:

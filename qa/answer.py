@@ -13,12 +13,12 @@ Spans are found on an NFC copy and mapped back, so they index the original text.
 
 from __future__ import annotations
 
-import itertools
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from index.chunk import split_sentences
+from index.lexical import pairs
 from index.normalize import compose, normalize, strip_diacritics
 from qa.candidates import Candidate, typed_candidates
 from qa.question import WHAT, QuestionInfo
@@ -95,10 +95,6 @@ def _dense_evidence(similarity: float | None) -> float:
     return min(1.0, max(0.0, (similarity - DENSE_FLOOR) / DENSE_SPAN))
 
 
-def _bigrams(words: Sequence[str]) -> list[str]:
-    return [f"{a}_{b}" for a, b in itertools.pairwise(words)]
-
-
 def evidence(
     question: QuestionInfo, passage: set[str], idf: Callable[[Sequence[str]], list[float]]
 ) -> float:
@@ -125,13 +121,13 @@ def _score_sentences(
         title_words = [w for w, _, _ in _Words.of(hit.title).words]
         sequence = [w for w, _, _ in passage_words.words]
         passage_set = set(sequence) | set(title_words)
-        passage_set |= set(_bigrams(sequence)) | set(_bigrams(title_words))
+        passage_set |= set(pairs(sequence)) | set(pairs(title_words))
         support = evidence(question, passage_set, idf)
         passage_coverage = _coverage(passage_set, terms, weights)
         prior = 0.2 / (1.0 + 0.25 * (hit.rank - 1)) + 0.5 * _dense_evidence(hit.dense_score)
         for span in split_sentences(hit.text):
             inside = [w for w, _, _ in passage_words.within(span.start, span.end)]
-            coverage = _coverage(set(inside) | set(_bigrams(inside)), terms, weights)
+            coverage = _coverage(set(inside) | set(pairs(inside)), terms, weights)
             score = coverage + 0.5 * passage_coverage + prior
             sentences.append(_Sentence(hit, Span(span.start, span.end), score, support))
     return sorted(sentences, key=lambda s: -s.score)

@@ -7,10 +7,10 @@ typed without diacritics is matched on the diacritics-free form, so "ai chu tri"
 
 from __future__ import annotations
 
-import itertools
 import re
 from dataclasses import dataclass
 
+from index.lexical import pairs
 from index.normalize import fold, has_diacritics, unaccent
 
 WHO, NUMBER, WHEN, WHERE, WHAT = "who", "number", "when", "where", "what"
@@ -414,7 +414,7 @@ def analyse(question: str) -> QuestionInfo:
         language=language,
         terms=terms,
         anchors=tuple(word for run in runs for word in run),
-        anchor_pairs=tuple(f"{a}_{b}" for run in runs for a, b in itertools.pairwise(run)),
+        anchor_pairs=tuple(pair for run in runs for pair in pairs(run)),
         unit=_unit(plain, language),
         ordinal=re.search(r"\bthu (?:may|bao nhieu)\b", plain) is not None,
         organisation=organisation,
