@@ -8,6 +8,7 @@ import sys
 import tempfile
 from collections.abc import Sequence
 
+from index.dense import KINDS as DENSE_KINDS
 from models import DEFAULT_MODEL
 from qa.engine import MODES, Engine
 from qa.errors import IndexNotFound, QAError
@@ -23,7 +24,7 @@ def _ingest(args: argparse.Namespace) -> None:
     try:
         engine = Engine.load(args.index, embedder=args.embedder)
     except IndexNotFound:
-        engine = Engine.empty(args.embedder or DEFAULT_MODEL)
+        engine = Engine.empty(args.embedder or DEFAULT_MODEL, args.dense_index)
     report = engine.add(args.paths, progress=True)
     engine.save(args.index)
     info = engine.info()
@@ -136,6 +137,12 @@ def build_parser() -> argparse.ArgumentParser:
     ingest.add_argument("paths", nargs="+")
     ingest.add_argument("--index", required=True, help="index folder (created if missing)")
     ingest.add_argument("--embedder", help=f"model name or folder (new index: {DEFAULT_MODEL})")
+    ingest.add_argument(
+        "--dense-index",
+        choices=DENSE_KINDS,
+        default="auto",
+        help="new index: exact search, IVF-SQ8, or auto (IVF-SQ8 from 50k passages)",
+    )
     ingest.set_defaults(run=_ingest)
 
     search = commands.add_parser("search", help="print the best passages for a question")

@@ -12,6 +12,7 @@ from typing import Literal
 
 import numpy as np
 
+from index.dense import KINDS as DENSE_KINDS
 from index.dense import DenseStore
 from index.documents import Document, read_paths
 from index.errors import DocumentNotFound, ModelMismatch
@@ -121,13 +122,20 @@ class Engine:
     # -- building and persistence -------------------------------------------------------
 
     @classmethod
-    def empty(cls, embedder: str | Embedder = DEFAULT_MODEL) -> Engine:
-        """An engine with no documents yet."""
+    def empty(cls, embedder: str | Embedder = DEFAULT_MODEL, dense_index: str = "auto") -> Engine:
+        """An engine with no documents yet.
+
+        dense_index: "auto" (exact search, then IVF-SQ8 from 50k passages), "flat-ip"
+        (always exact) or "ivf-sq8" (approximate as soon as there are enough passages).
+        """
+        if dense_index not in DENSE_KINDS:
+            raise InvalidArgument(
+                f"dense_index must be one of {', '.join(DENSE_KINDS)}, got {dense_index!r}"
+            )
         model = load_embedder(embedder) if isinstance(embedder, str) else embedder
         info = EmbedderInfo(model.name, model.dim, model.fingerprint)
-        data = IndexData(
-            info, (), (), DenseStore.empty(model.dim), LexicalStore(None, 0), now_iso()
-        )
+        dense = DenseStore.empty(model.dim, dense_index)
+        data = IndexData(info, (), (), dense, LexicalStore(None, 0), now_iso())
         return cls(model, data)
 
     @classmethod
@@ -137,9 +145,10 @@ class Engine:
         embedder: str | Embedder = DEFAULT_MODEL,
         folder: str | Path | None = None,
         progress: bool = False,
+        dense_index: str = "auto",
     ) -> Engine:
         """Index files and folders; saved to `folder` when one is given."""
-        engine = cls.empty(embedder)
+        engine = cls.empty(embedder, dense_index)
         engine.add(paths, progress=progress)
         if folder is not None:
             engine.save(folder)
