@@ -32,7 +32,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from index.chunk import split_sentences  # noqa: E402
-from index.dense import DenseStore, recall_at_k  # noqa: E402
+from index.dense import NPROBES, DenseStore, recall_at_k  # noqa: E402
 from index.documents import Document  # noqa: E402
 from index.lexical import LexicalStore  # noqa: E402
 from index.passages import Passage  # noqa: E402
@@ -131,6 +131,27 @@ def llama_top10(texts: list[str], vectors: np.ndarray) -> Callable[[np.ndarray],
     )
 
 
+def dense_top10(dense: DenseStore, query_vectors: np.ndarray) -> np.ndarray:
+    """The store's top-10 rows for each query (-1 where it returned fewer)."""
+    return np.stack(
+        [np.pad(dense.search(q, 10)[0], (0, 10), constant_values=-1)[:10] for q in query_vectors]
+    )
+
+
+def nprobe_sweep(
+    dense: DenseStore, query_vectors: np.ndarray, truth: np.ndarray
+) -> list[dict[str, float]]:
+    """Recall@10 and p50 ms of the real questions at each nprobe (the tuned one restored)."""
+    tuned, sweep = dense.nprobe, []
+    for nprobe in NPROBES:
+        dense.nprobe = nprobe
+        found = dense_top10(dense, query_vectors)
+        p50 = timed(lambda q: dense.search(q, 10), list(query_vectors))[0]
+        sweep.append({"nprobe": nprobe, "recall@10": recall_at_k(found, truth), "p50 ms": p50})
+    dense.nprobe = tuned
+    return sweep
+
+
 def serving_memory(folder: Path, dim: int, size: int) -> dict[str, float]:
     """Bytes per passage that loading each store adds, measured in a fresh process."""
     probe = subprocess.run(
@@ -181,10 +202,10 @@ def measure(args: argparse.Namespace, size: int, parts: dict) -> dict:
     exact = numpy_top10(vectors)
     row["dense ms"] = timed(lambda q: dense.search(q, 10), list(query_vectors))
     row["numpy ms"] = timed(exact, list(query_vectors))
-    found = np.stack(
-        [np.pad(dense.search(q, 10)[0], (0, 10), constant_values=-1)[:10] for q in query_vectors]
-    )
-    row["recall@10"] = recall_at_k(found, np.stack([exact(q) for q in query_vectors]))
+    truth = np.stack([exact(q) for q in query_vectors])
+    row["recall@10"] = recall_at_k(dense_top10(dense, query_vectors), truth)
+    if dense.nprobe is not None:
+        row["nprobe sweep"] = nprobe_sweep(dense, query_vectors, truth)
     if size <= args.llama_max:
         llama = llama_top10(texts, vectors)
         row["llamaindex ms"] = timed(llama, list(query_vectors[: args.llama_queries]))
@@ -302,6 +323,12 @@ def main() -> None:
     print(f"\n| {COLUMNS} |\n|{'---|' * (COLUMNS.count('|') + 1)}")
     for row in rows:
         print(table_row(row))
+    for row in rows:
+        for point in row.get("nprobe sweep", []):
+            print(
+                f"{row['passages']:,} passages, nprobe {point['nprobe']}: recall@10 "
+                f"{point['recall@10']:.3f}, p50 {point['p50 ms']:.2f} ms"
+            )
     if args.json:
         args.json.write_text(json.dumps(rows, indent=2, ensure_ascii=False))
 

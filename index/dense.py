@@ -73,6 +73,17 @@ class DenseStore:
         """The FAISS index type, recorded in the manifest."""
         return IVF if isinstance(self._index, faiss.IndexIVF) else FLAT
 
+    @property
+    def nprobe(self) -> int | None:
+        """Lists an IVF search visits (None for exact search): more is slower and surer."""
+        return int(self._index.nprobe) if isinstance(self._index, faiss.IndexIVF) else None
+
+    @nprobe.setter
+    def nprobe(self, value: int) -> None:
+        if not isinstance(self._index, faiss.IndexIVF):
+            raise ValueError("nprobe applies to an IVF index only")
+        self._index.nprobe = int(value)
+
     def describe(self) -> dict[str, int | str]:
         """What the manifest records of this index: its kind, and the IVF settings."""
         if not isinstance(self._index, faiss.IndexIVF):
