@@ -31,6 +31,7 @@ NOT_FOUND = {
 # Below this confidence the answer is withheld (calibrated on the seed dev sets).
 MIN_CONFIDENCE = 0.40
 SENTENCES_TRIED = 8
+FALLBACK_PRIOR = 0.5
 # e5 cosines of a question and a passage that answers it lie around 0.80-0.92.
 DENSE_FLOOR = 0.78
 DENSE_SPAN = 0.12
@@ -164,6 +165,7 @@ def _gap_phrase(sentence: str, gap: Span, question: QuestionInfo) -> Candidate |
         end = stop.start() if stop else end
     else:
         # The question word opened the question: the answer ends the clause before the gap end.
+        end = len(sentence[:end].rstrip(" .!?…"))
         clause_starts = [m.end() for m in _CLAUSE_END.finditer(sentence, 0, end)]
         start = max([start, *clause_starts])
     text = sentence[start:end]
@@ -185,9 +187,10 @@ def _candidates(
 ) -> list[tuple[Span, float]]:
     """Scored answer spans in one sentence (offsets within the sentence)."""
     gap = _gap(words, question, len(sentence))
+    phrase = _gap_phrase(sentence, gap, question)
+    gap_answer = [(Span(phrase.start, phrase.end), phrase.prior)] if phrase else []
     if question.kind == WHAT:
-        phrase = _gap_phrase(sentence, gap, question)
-        return [(Span(phrase.start, phrase.end), phrase.prior)] if phrase else []
+        return gap_answer
     composed = compose(sentence)
     terms = set(question.terms)
     segments = [m.span() for m in _SEGMENT.finditer(sentence)]
@@ -203,7 +206,8 @@ def _candidates(
         closeness = _coverage(near, question.terms, weights)
         placed = 0.5 if gap.start <= start and end <= gap.end else 0.0
         scored.append((Span(start, end), candidate.prior + closeness + placed))
-    return scored
+    # No span of the asked type: the words where the answer should stand, less trusted.
+    return scored or [(span, FALLBACK_PRIOR * prior) for span, prior in gap_answer]
 
 
 def extract_answer(
