@@ -55,6 +55,7 @@ _PLACE_WORDS = frozenset(
     fold(word)
     for word in "tỉnh thành phố huyện quận xã phường thị trấn ủy uỷ tp thôn tổ bản".split()
 )
+_WORD_BEFORE = re.compile(r"([^\W\d_]+)\s+$")
 _ORDINAL = re.compile(r"(?:(\w+)\s+)?(thứ\s+(?:[IVXLCDM]+|\d+)\b)")
 # A word right after a number, possibly after a comma: "6 nhiệm vụ, giải pháp".
 _UNIT_WORD = re.compile(r"\s*(?:,\s*)?([^\W\d_]+)")
@@ -121,8 +122,9 @@ def people(text: str) -> list[Candidate]:
             continue
         if any(fold(w.group()) in _BODY_WORDS for w in words):
             continue
-        before = re.findall(r"[^\W\d_]+", text[max(0, words[0].start() - 12) : words[0].start()])
-        if before and fold(before[-1]) in _PLACE_WORDS and words[0] is run[0]:
+        # Only a place word right before the run, with no punctuation between, makes a place.
+        before = _WORD_BEFORE.search(text, 0, words[0].start())
+        if before and fold(before.group(1)) in _PLACE_WORDS and words[0] is run[0]:
             continue
         prior = 1.0 if unaccent(words[0].group()) in SURNAMES else 0.4
         found.append(Candidate(words[0].start(), words[-1].end(), prior))

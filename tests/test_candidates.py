@@ -1,0 +1,19 @@
+"""Typed answer candidates and question reading on hand-made sentences (no index)."""
+
+from __future__ import annotations
+
+from qa.candidates import people
+
+
+def _texts(text: str, found: list) -> list[str]:
+    return [text[c.start : c.end] for c in found]
+
+
+def test_a_name_after_a_semicolon_is_a_person_not_a_place() -> None:
+    text = "Chủ tịch Ủy ban MTTQ tỉnh; Phan Thị Na, Phó Trưởng Ban Dân vận."
+    assert "Phan Thị Na" in _texts(text, people(text))
+
+
+def test_a_run_right_after_a_place_word_is_a_place() -> None:
+    text = "Hội nghị tại tỉnh Bắc Giang có Nguyễn Văn Bình dự."
+    assert _texts(text, people(text)) == ["Nguyễn Văn Bình"]
