@@ -45,6 +45,7 @@ _TRAILING_FILLER = re.compile(r"\s+(?:là|đã|được|của|thì|và)\s*$", re
 _LIST_END = re.compile(r"[.;!?…]")
 # Parts of a sentence that keep a name with its title: "A, Chủ tịch X; B, Phó Chủ tịch Y".
 _SEGMENT = re.compile(r"[^;:]+")
+_LABELLED = re.compile(r"[^;:]+:\s*$")
 
 
 @dataclass(frozen=True)
@@ -202,7 +203,10 @@ def _candidates(
         if inside and all(w in terms for w in inside):
             continue
         segment = next(((a, b) for a, b in segments if a <= start < b), (0, len(sentence)))
-        near = {w for w, s, _ in words if segment[0] <= s < segment[1]}
+        # "Lượt xem: 1748": a value right after a colon belongs with the label before it.
+        label = _LABELLED.search(sentence, 0, start)
+        first = label.start() if label else segment[0]
+        near = {w for w, s, _ in words if first <= s < segment[1]}
         closeness = _coverage(near, question.terms, weights)
         placed = 0.5 if gap.start <= start and end <= gap.end else 0.0
         scored.append((Span(start, end), candidate.prior + closeness + placed))

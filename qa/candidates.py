@@ -49,6 +49,8 @@ _BODY_WORDS = frozenset(
     for word in "Ban Ủy Uỷ Tỉnh Huyện Quận Phường Xã Đảng Hội Nghị MTTQ UBND HĐND TP Sở".split()
 )
 _YEAR = re.compile(r"(?:năm\s+)?(?:1[5-9]|20)\d\d")
+# A time of day ("11:22") is not a count.
+_CLOCK = re.compile(r"(?<![\d:])\d{1,2}:\d{2}(?![\d:])")
 _DAY_MONTH = re.compile(r"\d{1,2}/\d{1,2}(?:/\d{2,4})?")
 # Words that end a person's name run: what precedes a place or a body.
 _PLACE_WORDS = frozenset(
@@ -150,6 +152,7 @@ def numbers(text: str, question: QuestionInfo) -> list[Candidate]:
     found = []
     unit = set(question.unit)
     in_dates = [(d.start, d.end) for d in dates(text) if not _YEAR.fullmatch(text[d.start : d.end])]
+    in_dates += [m.span() for m in _CLOCK.finditer(text)]
     for match in _NUMBER.finditer(text):
         if _DAY_MONTH.fullmatch(match.group()) or any(a <= match.start() < b for a, b in in_dates):
             continue

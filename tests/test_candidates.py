@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from qa.candidates import people
+from qa.candidates import numbers, people
+from qa.question import analyse
 
 
 def _texts(text: str, found: list) -> list[str]:
@@ -17,3 +18,9 @@ def test_a_name_after_a_semicolon_is_a_person_not_a_place() -> None:
 def test_a_run_right_after_a_place_word_is_a_place() -> None:
     text = "Hội nghị tại tỉnh Bắc Giang có Nguyễn Văn Bình dự."
     assert _texts(text, people(text)) == ["Nguyễn Văn Bình"]
+
+
+def test_a_time_of_day_is_not_a_count() -> None:
+    text = "Ngày đăng 08/04/2021 | 11:22 | Lượt xem: 1748"
+    found = numbers(text, analyse("Bài viết có bao nhiêu lượt xem?"))
+    assert _texts(text, found) == ["1748"]
