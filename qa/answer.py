@@ -42,6 +42,7 @@ _LEADING_FILLER = re.compile(
     re.IGNORECASE,
 )
 _TRAILING_FILLER = re.compile(r"\s+(?:là|đã|được|của|thì|và)\s*$", re.IGNORECASE)
+_QUOTED = re.compile(r"[“\"«]([^”\"»]+)[”\"»]")
 _LIST_END = re.compile(r"[.;!?…]")
 # Parts of a sentence that keep a name with its title: "A, Chủ tịch X; B, Phó Chủ tịch Y".
 _SEGMENT = re.compile(r"[^;:]+")
@@ -156,12 +157,17 @@ def _gap(words: list[tuple[str, int, int]], question: QuestionInfo, size: int) -
 
 def _gap_phrase(sentence: str, gap: Span, question: QuestionInfo) -> Candidate | None:
     """For "what" questions: the words in the gap, cut at clause punctuation and trimmed
-    of linking words ("là", "được"); after a colon the whole list is kept."""
+    of linking words ("là", "được"); after a colon the whole list is kept, and a phrase in
+    quotes is kept whole."""
     start, end = gap.start, gap.end
     filler = _LEADING_FILLER.match(sentence, start)
     listed = filler is not None and ":" in filler.group()
     start = filler.end() if filler else start
-    if question.before:
+    quoted = _QUOTED.match(sentence, start - 1) if start else None
+    if quoted:
+        # A quoted name or slogan is one answer, commas and all.
+        end = quoted.end(1)
+    elif question.before:
         stop = (_LIST_END if listed else _CLAUSE_END).search(sentence, start, end)
         end = stop.start() if stop else end
     else:
