@@ -116,6 +116,11 @@ QUESTION_WORDS = frozenset(
     ).split()
 )
 _SYLLABLE = re.compile(r"\w+")
+# Linking words a passage may phrase differently ("vào ngày", "trong ngày"); a passage
+# is not judged on them (compared folded, so "đề" is not "để").
+LINKING_WORDS = frozenset(
+    fold(word) for word in "vào ra bị bởi để do từ đến tới lên xuống nên vì cũng đều rằng".split()
+)
 
 # Words common in reports on local government, so that an English question can be
 # matched against Vietnamese text word by word (diacritics-free Vietnamese).
@@ -358,7 +363,7 @@ def _anchor_runs(question: str, language: str) -> list[list[str]]:
         word = match.group()
         plain = unaccent(word)
         if language == "vi":
-            anchor = plain not in QUESTION_WORDS
+            anchor = plain not in QUESTION_WORDS and fold(word) not in LINKING_WORDS
         else:
             anchor = (index > 0 and word[0].isupper()) or word.isdigit() or has_diacritics(word)
         if anchor:
