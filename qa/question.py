@@ -339,12 +339,17 @@ def _unit(plain: str, language: str) -> tuple[str, ...]:
     match = re.search(r"(?:bao nhieu|\bmay|how many|how much)\s+([\w\s,]+)", plain)
     if not match:
         return ()
-    unit = []
+    unit: list[str] = []
     for word in _SYLLABLE.findall(match.group(1)):
         stop = word in QUESTION_WORDS or (language == "en" and word in _ENGLISH)
-        if stop or word.isdigit() or len(unit) == 4:
+        if stop or word.isdigit() or len(unit) == (8 if language == "en" else 4):
             break
-        unit.extend(_translated(word) if language == "en" else [word])
+        unit.append(word)
+    known = [word for word in unit if word in _ENGLISH_TO_VIETNAMESE]
+    if language == "en" and known:
+        # An English noun phrase ends with its head: "how many exemplary ... models"; the
+        # last word the lexicon knows stands for it ("members took part" -> members).
+        return tuple(_translated(known[-1]))
     return tuple(unit)
 
 

@@ -24,3 +24,8 @@ def test_a_time_of_day_is_not_a_count() -> None:
     text = "Ngày đăng 08/04/2021 | 11:22 | Lượt xem: 1748"
     found = numbers(text, analyse("Bài viết có bao nhiêu lượt xem?"))
     assert _texts(text, found) == ["1748"]
+
+
+def test_an_english_count_is_of_the_phrase_head() -> None:
+    assert analyse("How many typical cultural families were recognised?").unit == ("gia", "dinh")
+    assert analyse("How many members took part in the event?").unit == ("thanh", "vien")
