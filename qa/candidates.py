@@ -49,12 +49,15 @@ _BODY_WORDS = frozenset(
     for word in "Ban Ủy Uỷ Tỉnh Huyện Quận Phường Xã Đảng Hội Nghị MTTQ UBND HĐND TP Sở".split()
 )
 _YEAR = re.compile(r"(?:năm\s+)?(?:1[5-9]|20)\d\d")
+# A time of day ("11:22") is not a count.
+_CLOCK = re.compile(r"(?<![\d:])\d{1,2}:\d{2}(?![\d:])")
 _DAY_MONTH = re.compile(r"\d{1,2}/\d{1,2}(?:/\d{2,4})?")
 # Words that end a person's name run: what precedes a place or a body.
 _PLACE_WORDS = frozenset(
     fold(word)
     for word in "tỉnh thành phố huyện quận xã phường thị trấn ủy uỷ tp thôn tổ bản".split()
 )
+_WORD_BEFORE = re.compile(r"([^\W\d_]+)\s+$")
 _ORDINAL = re.compile(r"(?:(\w+)\s+)?(thứ\s+(?:[IVXLCDM]+|\d+)\b)")
 # A word right after a number, possibly after a comma: "6 nhiệm vụ, giải pháp".
 _UNIT_WORD = re.compile(r"\s*(?:,\s*)?([^\W\d_]+)")
@@ -121,8 +124,9 @@ def people(text: str) -> list[Candidate]:
             continue
         if any(fold(w.group()) in _BODY_WORDS for w in words):
             continue
-        before = re.findall(r"[^\W\d_]+", text[max(0, words[0].start() - 12) : words[0].start()])
-        if before and fold(before[-1]) in _PLACE_WORDS and words[0] is run[0]:
+        # Only a place word right before the run, with no punctuation between, makes a place.
+        before = _WORD_BEFORE.search(text, 0, words[0].start())
+        if before and fold(before.group(1)) in _PLACE_WORDS and words[0] is run[0]:
             continue
         prior = 1.0 if unaccent(words[0].group()) in SURNAMES else 0.4
         found.append(Candidate(words[0].start(), words[-1].end(), prior))
@@ -148,6 +152,7 @@ def numbers(text: str, question: QuestionInfo) -> list[Candidate]:
     found = []
     unit = set(question.unit)
     in_dates = [(d.start, d.end) for d in dates(text) if not _YEAR.fullmatch(text[d.start : d.end])]
+    in_dates += [m.span() for m in _CLOCK.finditer(text)]
     for match in _NUMBER.finditer(text):
         if _DAY_MONTH.fullmatch(match.group()) or any(a <= match.start() < b for a, b in in_dates):
             continue

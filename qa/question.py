@@ -116,6 +116,11 @@ QUESTION_WORDS = frozenset(
     ).split()
 )
 _SYLLABLE = re.compile(r"\w+")
+# Linking words a passage may phrase differently ("vào ngày", "trong ngày"); a passage
+# is not judged on them (compared folded, so "đề" is not "để").
+LINKING_WORDS = frozenset(
+    fold(word) for word in "vào ra bị bởi để do từ đến tới lên xuống nên vì cũng đều rằng".split()
+)
 
 # Words common in reports on local government, so that an English question can be
 # matched against Vietnamese text word by word (diacritics-free Vietnamese).
@@ -334,12 +339,17 @@ def _unit(plain: str, language: str) -> tuple[str, ...]:
     match = re.search(r"(?:bao nhieu|\bmay|how many|how much)\s+([\w\s,]+)", plain)
     if not match:
         return ()
-    unit = []
+    unit: list[str] = []
     for word in _SYLLABLE.findall(match.group(1)):
         stop = word in QUESTION_WORDS or (language == "en" and word in _ENGLISH)
-        if stop or word.isdigit() or len(unit) == 4:
+        if stop or word.isdigit() or len(unit) == (8 if language == "en" else 4):
             break
-        unit.extend(_translated(word) if language == "en" else [word])
+        unit.append(word)
+    known = [word for word in unit if word in _ENGLISH_TO_VIETNAMESE]
+    if language == "en" and known:
+        # An English noun phrase ends with its head: "how many exemplary ... models"; the
+        # last word the lexicon knows stands for it ("members took part" -> members).
+        return tuple(_translated(known[-1]))
     return tuple(unit)
 
 
@@ -358,7 +368,7 @@ def _anchor_runs(question: str, language: str) -> list[list[str]]:
         word = match.group()
         plain = unaccent(word)
         if language == "vi":
-            anchor = plain not in QUESTION_WORDS
+            anchor = plain not in QUESTION_WORDS and fold(word) not in LINKING_WORDS
         else:
             anchor = (index > 0 and word[0].isupper()) or word.isdigit() or has_diacritics(word)
         if anchor:

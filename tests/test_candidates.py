@@ -1,0 +1,31 @@
+"""Typed answer candidates and question reading on hand-made sentences (no index)."""
+
+from __future__ import annotations
+
+from qa.candidates import numbers, people
+from qa.question import analyse
+
+
+def _texts(text: str, found: list) -> list[str]:
+    return [text[c.start : c.end] for c in found]
+
+
+def test_a_name_after_a_semicolon_is_a_person_not_a_place() -> None:
+    text = "Chủ tịch Ủy ban MTTQ tỉnh; Phan Thị Na, Phó Trưởng Ban Dân vận."
+    assert "Phan Thị Na" in _texts(text, people(text))
+
+
+def test_a_run_right_after_a_place_word_is_a_place() -> None:
+    text = "Hội nghị tại tỉnh Bắc Giang có Nguyễn Văn Bình dự."
+    assert _texts(text, people(text)) == ["Nguyễn Văn Bình"]
+
+
+def test_a_time_of_day_is_not_a_count() -> None:
+    text = "Ngày đăng 08/04/2021 | 11:22 | Lượt xem: 1748"
+    found = numbers(text, analyse("Bài viết có bao nhiêu lượt xem?"))
+    assert _texts(text, found) == ["1748"]
+
+
+def test_an_english_count_is_of_the_phrase_head() -> None:
+    assert analyse("How many typical cultural families were recognised?").unit == ("gia", "dinh")
+    assert analyse("How many members took part in the event?").unit == ("thanh", "vien")
