@@ -161,7 +161,8 @@ class LexicalStore:
 
     @cached_property
     def _accented_by_plain(self) -> dict[str, str]:
-        """For each diacritics-free term, its most frequent accented spelling in the index."""
+        """For each diacritics-free term, its most frequent accented spelling in the index
+        (the first in code-point order among equally frequent ones, as PgVectorStore picks)."""
         if self._retrievers is None:
             return {}
         retriever = self._retrievers["accented"]
@@ -172,7 +173,7 @@ class LexicalStore:
                 continue
             frequency = int(indptr[column + 1] - indptr[column])
             key = unaccent(term)
-            if key not in best or frequency > best[key][1]:
+            if key not in best or (-frequency, term) < (-best[key][1], best[key][0]):
                 best[key] = (term, frequency)
         return {key: term for key, (term, _) in best.items()}
 

@@ -186,8 +186,11 @@ class PgView:
     def dense(self, vector: np.ndarray, depth: int) -> dict[int, float]:
         # Filtered HNSW scans keep going until `depth` rows pass (pgvector >= 0.8).
         ef_search = min(max(depth, MIN_EF_SEARCH), MAX_EF_SEARCH)
-        self._db.execute("SELECT set_config('hnsw.ef_search', %s, true)", (str(ef_search),))
-        self._db.execute("SELECT set_config('hnsw.iterative_scan', 'relaxed_order', true)")
+        self._db.execute(
+            "SELECT set_config('hnsw.ef_search', %s, true),"
+            " set_config('hnsw.iterative_scan', 'relaxed_order', true)",
+            (str(ef_search),),
+        )
         query = sql.SQL(
             "SELECT p.id, -(p.embedding <#> %(vector)s::vector) FROM vietqa_passages p "
             "WHERE {where} ORDER BY p.embedding <#> %(vector)s::vector LIMIT %(depth)s"
@@ -245,8 +248,8 @@ class PgView:
 
     def restore_diacritics(self, query: str) -> str:
         rows = self._db.execute(
-            "SELECT DISTINCT ON (plain) plain, term FROM vietqa_terms "
-            "WHERE form = 'accented' AND plain = ANY(%s) ORDER BY plain, df DESC, term",
+            "SELECT DISTINCT ON (plain) plain, term FROM vietqa_terms WHERE form = 'accented'"
+            ' AND plain = ANY(%s) ORDER BY plain, df DESC, term COLLATE "C"',
             (list(dict.fromkeys(spelling_keys(query))),),
         )
         return restore_diacritics(query, dict(rows.fetchall()))

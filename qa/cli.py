@@ -35,7 +35,7 @@ def _ingest(args: argparse.Namespace) -> None:
     info = engine.info()
     print(
         f"{len(report.added)} added, {len(report.replaced)} replaced, "
-        f"{len(report.unchanged)} unchanged; index {args.index}: "
+        f"{len(report.unchanged)} unchanged; index {info.folder}: "
         f"{info.documents} documents, {info.passages} passages ({info.embedder})"
     )
     for line in report.duplicates:

@@ -17,7 +17,7 @@ import numpy as np
 
 from models import Embedder, load_embedder
 from qa.engine import Encoder
-from qa.errors import ModelMismatch
+from qa.errors import InvalidArgument, ModelMismatch
 
 BATCH_SIZE = 32
 # The folder holding qa/, index/ and models/, for workers of a local cluster.
@@ -50,7 +50,10 @@ def ray_encoder(
     import ray
 
     if address:
-        ray.init(address=address)
+        try:
+            ray.init(address=address)
+        except ConnectionError as exc:
+            raise InvalidArgument(f"cannot reach the Ray cluster at {address}: {exc}") from exc
     else:
         ray.init(
             num_cpus=cpus or os.cpu_count(),
