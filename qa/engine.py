@@ -140,16 +140,12 @@ class Engine:
         Raises ModelMismatch when the embedder's fingerprint differs from the index's.
         """
         if is_postgres(target):
-            backend: Backend = postgres_store().open(str(target))
-            recorded, where = backend.embedder, backend.location
-        else:
-            recorded = EmbedderInfo(**read_manifest(Path(target))["embedder"])
-            where = str(target)
-        model = _model(embedder if embedder is not None else recorded.name)
-        check_embedder(where, recorded, _info(model))
-        if not is_postgres(target):
-            backend = LocalIndex(load_index(Path(target)), Path(target))
-        return cls(model, backend)
+            store = postgres_store().open(str(target))
+            return cls(_checked_model(embedder, store.embedder, store.location), store)
+        folder = Path(target)
+        recorded = EmbedderInfo(**read_manifest(folder)["embedder"])
+        model = _checked_model(embedder, recorded, str(folder))
+        return cls(model, load_index(folder), folder)
 
     def save(self, folder: str | Path | None = None) -> Path | str:
         """Make the index durable: a local index is written atomically to `folder` (default:
@@ -321,6 +317,14 @@ class Engine:
 
 def _model(embedder: str | Embedder) -> Embedder:
     return load_embedder(embedder) if isinstance(embedder, str) else embedder
+
+
+def _checked_model(embedder: str | Embedder | None, recorded: EmbedderInfo, where: str) -> Embedder:
+    """The given embedder (default: the one the index records); ModelMismatch unless it is
+    the one that built the index at `where`."""
+    model = _model(embedder if embedder is not None else recorded.name)
+    check_embedder(where, recorded, _info(model))
+    return model
 
 
 def _info(model: Embedder) -> EmbedderInfo:
