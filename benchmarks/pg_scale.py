@@ -19,6 +19,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import numpy as np
 
@@ -224,7 +225,7 @@ def main() -> None:
             with psycopg.connect(base, autocommit=True) as db:
                 db.execute(f"DROP DATABASE IF EXISTS {name}")
                 db.execute(f"CREATE DATABASE {name}")
-            uri = server.get_uri(database=name) if server else base.rsplit("/", 1)[0] + "/" + name
+            uri = urlunsplit(urlsplit(base)._replace(path=f"/{name}"))
             table += run(size, uri, args)
     finally:
         if server is not None:

@@ -15,6 +15,7 @@ import tempfile
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import numpy as np
 
@@ -70,7 +71,7 @@ def main() -> None:
             with psycopg.connect(args.index, autocommit=True) as db:
                 db.execute(f"DROP DATABASE IF EXISTS {name}")
                 db.execute(f"CREATE DATABASE {name}")
-            return args.index.rsplit("/", 1)[0] + "/" + name + "?" + args.index.split("?")[-1]
+            return urlunsplit(urlsplit(args.index)._replace(path=f"/{name}"))
         return tempfile.mkdtemp(prefix=f"{name}-")
 
     rows = [("one process", *ingest(args.source, target("single"), model.encode_passages, model))]
