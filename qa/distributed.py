@@ -2,8 +2,10 @@
 
 Only `python -m qa ingest ... --ray` imports this module, and only it imports Ray. Files
 are read and cut into passages by the driver (cheap), the passage texts become a Ray
-Dataset, and `map_batches` sends batches to a pool of actors; the vectors come back in
-passage order and the driver writes them to the target store in one change.
+Dataset, and `map_batches` sends batches to a pool of actors, one per node holding all
+of its CPUs (the embedder already runs on every core of its machine: two actors on one
+node would only fight for them); the vectors come back in passage order and the driver
+writes them to the target store in one change.
 """
 
 from __future__ import annotations
@@ -45,8 +47,7 @@ def ray_encoder(
     embedder: Embedder, address: str | None = None, cpus: int | None = None
 ) -> Iterator[Encoder]:
     """An encoder for Engine.add that embeds on a Ray cluster: the one at `address`, else a
-    local one on `cpus` cores (default: all). One actor per CPU of the cluster; Ray is shut
-    down on leaving."""
+    local one on `cpus` cores (default: all). Ray is shut down on leaving."""
     import ray
 
     if address:
@@ -62,7 +63,10 @@ def ray_encoder(
             log_to_driver=False,
         )
     try:
-        pool = max(1, int(ray.cluster_resources().get("CPU", 1)))
+        node_cpu_counts = [
+            n["Resources"]["CPU"] for n in ray.nodes() if n["Alive"] and n["Resources"].get("CPU")
+        ]
+        node_cpus = max(1, int(min(node_cpu_counts, default=1)))
 
         def encode(texts: Sequence[str], progress: bool = False) -> np.ndarray:
             if not texts:
@@ -73,8 +77,8 @@ def ray_encoder(
                 fn_constructor_args=(embedder.name, embedder.fingerprint),
                 batch_size=BATCH_SIZE,
                 batch_format="numpy",
-                concurrency=pool,
-                num_cpus=1,
+                concurrency=max(1, len(node_cpu_counts)),
+                num_cpus=node_cpus,
             )
             rows, parts = [], []
             for batch in vectors.iter_batches(batch_format="numpy", batch_size=None):
