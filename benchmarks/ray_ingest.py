@@ -79,7 +79,7 @@ def main() -> None:
     with ray_encoder(model, cpus=args.cpus) as encode:
         ray_start = time.perf_counter() - started
         figures = ingest(args.source, target("ray"), encode, model)
-        rows.append((f"Ray, {args.cpus} actors", *figures))
+        rows.append((f"Ray, local cluster of {args.cpus} CPUs", *figures))
     print(f"\nRay local cluster start: {ray_start:.1f} s (not counted below)")
     print("| ingest | passages | total s | embedding s | writing s | passages/s |")
     print("|---|---|---|---|---|---|")
