@@ -8,7 +8,7 @@ SHARED ?= ../shared
 # Model weights come from installed packages only: a missing model fails at once.
 export HF_HUB_OFFLINE ?= 1
 
-.PHONY: install run test lint eval bench
+.PHONY: install run test lint eval bench scale
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -34,3 +34,8 @@ eval: install
 
 bench: install
 	$(BIN)/python benchmarks/embed.py --shared $(SHARED)
+
+# search/ask at 10k, 100k and 1M passages beside numpy and LlamaIndex (about 30 minutes).
+scale: install
+	$(BIN)/python -m pip install -q -e ".[bench]"
+	$(BIN)/python benchmarks/scale.py --shared $(SHARED)

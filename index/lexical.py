@@ -9,6 +9,7 @@ the diacritics-free index only; other queries against both.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import json
 import math
@@ -32,7 +33,14 @@ B = 0.75
 
 def syllables(text: str) -> tuple[list[str], list[str]]:
     """Normalised syllables of `text`, with and without diacritics."""
-    return _SYLLABLE.findall(fold(text)), _SYLLABLE.findall(unaccent(text))
+    accented = _SYLLABLE.findall(fold(text))
+    return accented, [_plain(word) for word in accented]
+
+
+@functools.lru_cache(maxsize=1 << 17)
+def _plain(syllable: str) -> str:
+    """One syllable without diacritics: a language has few syllables, so cache them all."""
+    return unaccent(syllable)
 
 
 def pairs(words: Sequence[str]) -> list[str]:

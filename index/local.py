@@ -69,9 +69,11 @@ class LocalIndex:
         self.folder = folder
 
     @classmethod
-    def empty(cls, embedder: EmbedderInfo, folder: Path | None = None) -> LocalIndex:
-        """An index with no documents yet."""
-        stores = (DenseStore.empty(embedder.dim), LexicalStore(None, 0))
+    def empty(
+        cls, embedder: EmbedderInfo, dense_policy: str = "auto", folder: Path | None = None
+    ) -> LocalIndex:
+        """An index with no documents yet (see DenseStore for the dense policies)."""
+        stores = (DenseStore.empty(embedder.dim, dense_policy), LexicalStore(None, 0))
         return cls(IndexData(embedder, (), (), *stores, now_iso()), folder)
 
     @property

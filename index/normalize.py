@@ -11,6 +11,7 @@ diacritics-free form (đ -> d) for queries typed without accents.
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -19,7 +20,11 @@ NORMALIZER_VERSION = "vi-1"
 
 # The five Vietnamese tone marks as combining characters.
 _TONE_MARKS = frozenset("\u0300\u0301\u0303\u0309\u0323")
-_SYLLABLE = re.compile(r"\w+")
+# Syllables that end in o/u + a/e/y (any tone, NFC, either case): the only ones whose tone
+# can move. Matching just these keeps canonical() fast on long texts.
+_MOVABLE_SYLLABLE = re.compile(
+    r"\b\w{0,4}(?:[oòóỏõọ][aàáảãạeèéẻẽẹ]|[uùúủũụ][yỳýỷỹỵ])\b", re.IGNORECASE
+)
 # Finals where old and new spelling place the tone differently ("hoá" vs "hóa").
 _MOVABLE_NUCLEI = ("oa", "oe", "uy")
 _VOWELS = frozenset("aăâeêioôơuưy")
@@ -58,6 +63,7 @@ def _clusters(text: str) -> list[tuple[int, int]]:
     return spans if text else []
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def _canonical_tone(syllable: str) -> str:
     """Move the tone of a final oa/oe/uy onto its first vowel: hoá -> hóa, uỷ -> ủy."""
     decomposed = unicodedata.normalize("NFD", syllable)
@@ -94,7 +100,7 @@ def normalize(text: str) -> Normalized:
     """NFC, canonical tone placement and lower case, with offsets into `text`."""
     composed = compose(text)
     # Tone placement changes characters but never the length of an NFC syllable.
-    toned = _SYLLABLE.sub(lambda match: _canonical_tone(match.group()), composed.text)
+    toned = _MOVABLE_SYLLABLE.sub(lambda match: _canonical_tone(match.group()), composed.text)
     folded: list[str] = []
     fold_starts: list[int] = []
     fold_ends: list[int] = []
@@ -138,4 +144,4 @@ def has_diacritics(text: str) -> bool:
 def canonical(text: str) -> str:
     """NFC with canonical tone placement, case kept: what the embedder should see."""
     composed = unicodedata.normalize("NFC", text)
-    return _SYLLABLE.sub(lambda match: _canonical_tone(match.group()), composed)
+    return _MOVABLE_SYLLABLE.sub(lambda match: _canonical_tone(match.group()), composed)

@@ -25,6 +25,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
+from index.dense import KINDS as DENSE_KINDS
 from index.dense import DenseStore
 from index.documents import Document
 from index.errors import (
@@ -170,6 +171,7 @@ def save_index(folder: Path, data: IndexData) -> IndexData:
             },
             "normalizer": NORMALIZER_VERSION,
             "dense_index": data.dense.kind,
+            "dense": {**data.dense.describe(), "policy": data.dense.policy},
             "documents": len(data.documents),
             "passages": len(data.passages),
             "created": data.created,
@@ -275,7 +277,10 @@ def load_index(folder: Path) -> IndexData:
             f"{folder}: the manifest promises {manifest.get('documents')} documents and "
             f"{manifest.get('passages')} passages but the files hold {counts[0]} and {counts[1]}."
         )
-    dense = DenseStore.load(data_dir / "dense.faiss", embedder.dim, len(passages))
+    policy = manifest.get("dense", {}).get("policy", "auto")
+    if policy not in DENSE_KINDS:
+        raise IndexCorrupted(f"{folder}: the manifest names an unknown dense policy {policy!r}")
+    dense = DenseStore.load(data_dir / "dense.faiss", embedder.dim, len(passages), policy)
     lexical = LexicalStore.load(data_dir / "lexical")
     if lexical.size != len(passages):
         raise IndexCorrupted(f"{folder}: the BM25 index does not match the passages file.")

@@ -8,6 +8,7 @@ import sys
 import tempfile
 from collections.abc import Sequence
 
+from index.dense import KINDS as DENSE_KINDS
 from models import DEFAULT_MODEL
 from qa.engine import MODES, Engine
 from qa.errors import IndexNotFound, QAError
@@ -23,7 +24,7 @@ def _ingest(args: argparse.Namespace) -> None:
     try:
         engine = Engine.load(args.index, embedder=args.embedder)
     except IndexNotFound:
-        engine = Engine.create(args.index, args.embedder or DEFAULT_MODEL)
+        engine = Engine.create(args.index, args.embedder or DEFAULT_MODEL, args.dense_index)
     if args.ray is None:
         report = engine.add(args.paths, progress=True)
     else:
@@ -149,6 +150,15 @@ def build_parser() -> argparse.ArgumentParser:
         const="",
         metavar="ADDRESS",
         help="embed in Ray actors: on the cluster at ADDRESS, else on a local one",
+    )
+    ingest.add_argument(
+        "--dense-index",
+        choices=DENSE_KINDS,
+        default="auto",
+        help=(
+            "new folder index: exact search, IVF-SQ8, or auto (IVF-SQ8 from 50k passages); "
+            "a PostgreSQL index uses HNSW"
+        ),
     )
     ingest.set_defaults(run=_ingest)
 

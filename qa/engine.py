@@ -11,6 +11,7 @@ from typing import Literal
 import numpy as np
 
 from index.backend import Backend, SearchView, is_postgres, postgres_store
+from index.dense import KINDS as DENSE_KINDS
 from index.documents import Document, read_paths
 from index.errors import DocumentNotFound
 from index.filters import iso_date
@@ -97,19 +98,27 @@ class Engine:
     # -- building and persistence -------------------------------------------------------
 
     @classmethod
-    def empty(cls, embedder: str | Embedder = DEFAULT_MODEL) -> Engine:
-        """An engine with no documents yet, held in memory until saved."""
+    def empty(cls, embedder: str | Embedder = DEFAULT_MODEL, dense_index: str = "auto") -> Engine:
+        """An engine with no documents yet, held in memory until saved.
+
+        dense_index: "auto" (exact search, then IVF-SQ8 from 50k passages), "flat-ip"
+        (always exact) or "ivf-sq8" (approximate as soon as there are enough passages).
+        """
         model = _model(embedder)
-        return cls(model, LocalIndex.empty(_info(model)))
+        return cls(model, LocalIndex.empty(_info(model), _dense_policy(dense_index)))
 
     @classmethod
-    def create(cls, target: str | Path, embedder: str | Embedder = DEFAULT_MODEL) -> Engine:
-        """An engine writing to `target`: a folder (written by save) or a postgresql:// URI
-        (the database's index, created empty when it has none)."""
+    def create(
+        cls, target: str | Path, embedder: str | Embedder = DEFAULT_MODEL, dense_index: str = "auto"
+    ) -> Engine:
+        """An engine writing to `target`: a folder (written by save, with the `dense_index`
+        of `empty`) or a postgresql:// URI (the database's index, created empty when it has
+        none; its dense index is HNSW)."""
         model = _model(embedder)
+        policy = _dense_policy(dense_index)
         if is_postgres(target):
             return cls(model, postgres_store().create(str(target), _info(model)))
-        return cls(model, LocalIndex.empty(_info(model), Path(target)))
+        return cls(model, LocalIndex.empty(_info(model), policy, Path(target)))
 
     @classmethod
     def build(
@@ -118,6 +127,7 @@ class Engine:
         embedder: str | Embedder = DEFAULT_MODEL,
         folder: str | Path | None = None,
         progress: bool = False,
+        dense_index: str = "auto",
         store: str | Path | None = None,
     ) -> Engine:
         """Index files and folders; saved to `folder` when one is given.
@@ -126,7 +136,10 @@ class Engine:
         documents it already holds; the same ids are replaced).
         """
         target = store if store is not None else folder
-        engine = cls.empty(embedder) if target is None else cls.create(target, embedder)
+        if target is None:
+            engine = cls.empty(embedder, dense_index)
+        else:
+            engine = cls.create(target, embedder, dense_index)
         engine.add(paths, progress=progress)
         if target is not None:
             engine.save()
@@ -325,6 +338,14 @@ def _checked_model(embedder: str | Embedder | None, recorded: EmbedderInfo, wher
     model = _model(embedder if embedder is not None else recorded.name)
     check_embedder(where, recorded, _info(model))
     return model
+
+
+def _dense_policy(dense_index: str) -> str:
+    if dense_index not in DENSE_KINDS:
+        raise InvalidArgument(
+            f"dense_index must be one of {', '.join(DENSE_KINDS)}, got {dense_index!r}"
+        )
+    return dense_index
 
 
 def _info(model: Embedder) -> EmbedderInfo:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import zipfile
 from collections.abc import Callable, Sequence
-from pathlib import Path
+from pathlib import Path, PureWindowsPath
 
 import docx
 import pypdf
@@ -58,8 +58,10 @@ def read_upload(path: Path, name: str | None = None) -> Document:
     """The document in one uploaded file, named `name` (default: the file's name).
 
     Raises UnsupportedFile with a message for the user: wrong type, too large, no text.
+    Only the last part of `name` is kept ("../../x.txt" and "C:\\x.txt" become "x.txt"):
+    a browser's file name is a label, never a path.
     """
-    name = name or path.name
+    name = PureWindowsPath(name or path.name).name
     suffix = Path(name).suffix.lower()
     if suffix not in UPLOAD_SUFFIXES:
         raise UnsupportedFile(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from app_server import SAMPLES
 from gradio_client import Client
@@ -46,6 +48,34 @@ def test_concurrent_questions_each_get_their_own_answer(client: Client) -> None:
     questions = [*CHIEM_HOA_QUESTIONS, "Bắc Giang có bao nhiêu mô hình Dân vận khéo?"] * 2
     jobs = [client.submit(question, api_name="/ask") for question in questions]
     assert [job.result(timeout=120)["question"] for job in jobs] == questions
+
+
+LOAD_REQUESTS = 50
+LOAD_QUESTIONS = [
+    *CHIEM_HOA_QUESTIONS,
+    "Bắc Giang có bao nhiêu mô hình Dân vận khéo?",
+    "Khối dân vận quận họp ở đâu?",
+    "How many models did Bắc Giang build?",
+    "Ai là chủ tịch nước Pháp năm 1990?",
+]
+
+
+def test_fifty_concurrent_requests_all_succeed(client: Client) -> None:
+    """A bounded local load: 50 asks in flight at once, every one answered, none failed."""
+    questions = [LOAD_QUESTIONS[i % len(LOAD_QUESTIONS)] for i in range(LOAD_REQUESTS)]
+    started = time.perf_counter()
+    finished: dict[int, float] = {}
+    jobs = [client.submit(question, api_name="/ask") for question in questions]
+    for number, job in enumerate(jobs):
+        job.add_done_callback(lambda _, n=number: finished.setdefault(n, time.perf_counter()))
+    replies = [job.result(timeout=300) for job in jobs]
+    assert [reply["question"] for reply in replies] == questions
+    for question, reply in zip(questions, replies, strict=True):
+        assert reply["found"] == (question != LOAD_QUESTIONS[-1]), question
+        assert question not in CHIEM_HOA_QUESTIONS or CHAIR in reply["answer"]
+    latencies = sorted(finished[n] - started for n in range(LOAD_REQUESTS))
+    p50, p95 = latencies[LOAD_REQUESTS // 2], latencies[int(0.95 * (LOAD_REQUESTS - 1))]
+    print(f"\n{LOAD_REQUESTS} concurrent asks: p50 {p50:.2f} s, p95 {p95:.2f} s, 0 errors")
 
 
 def test_ask_without_an_answer_says_so_and_keeps_passages(client: Client) -> None:

@@ -113,6 +113,13 @@ def test_pdf_and_docx_uploads_become_documents(tmp_path: Path) -> None:
     assert docx_document.title == "Hội nghị xã Tân Lập" and "Lò Thị Mai" in docx_document.text
 
 
+@pytest.mark.parametrize("name", ["../../../tmp/x.txt", "..\\..\\x.txt", "/etc/x.txt", "x.txt"])
+def test_upload_names_lose_their_folders(tmp_path: Path, name: str) -> None:
+    (tmp_path / "upload.bin").write_text("Báo cáo của xã.", encoding="utf-8")
+    document = read_upload(tmp_path / "upload.bin", name)
+    assert document.doc_id == "x.txt"
+
+
 def test_each_refused_upload_gets_its_own_message(tmp_path: Path) -> None:
     files = {
         "tool.exe": b"MZ",
