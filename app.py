@@ -26,9 +26,11 @@ def main() -> None:
     )
     parser.add_argument(
         "--index",
-        type=Path,
         default=os.environ.get("VIETQA_INDEX") or None,
-        help="where to keep its index (default: $VIETQA_INDEX, else the user cache)",
+        help=(
+            "where to keep its index: a folder or a postgresql:// URI shared by several "
+            "app processes (default: $VIETQA_INDEX, else the user cache)"
+        ),
     )
     args = parser.parse_args()
     logging.basicConfig(format="%(asctime)s %(name)s: %(message)s")

@@ -33,3 +33,7 @@ class IndexChanged(QAError):
 
 class DocumentNotFound(QAError):
     """A document id that the index does not hold."""
+
+
+class StoreUnavailable(QAError):
+    """A database index cannot be reached, or its client library is not installed."""

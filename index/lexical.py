@@ -14,7 +14,7 @@ import itertools
 import json
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Container, Mapping, Sequence
 from functools import cached_property
 from pathlib import Path
 
@@ -26,6 +26,9 @@ from index.normalize import fold, unaccent
 
 _SYLLABLE = re.compile(r"\w+")
 FORMS = ("accented", "plain")
+# bm25s's defaults, named so that a store scoring BM25 elsewhere (SQL) uses the same ones.
+K1 = 1.5
+B = 0.75
 
 
 def syllables(text: str) -> tuple[list[str], list[str]]:
@@ -50,6 +53,59 @@ def terms(words: Sequence[str]) -> list[str]:
     return [*words, *pairs(words)]
 
 
+def text_terms(text: str) -> dict[str, list[str]]:
+    """The BM25 terms of an indexed text in each form (accented, plain)."""
+    accented, plain = syllables(text)
+    return {"accented": terms(accented), "plain": terms(plain)}
+
+
+def query_terms(query: str, accented_query: str | None = None) -> dict[str, list[str]]:
+    """The BM25 terms a query is scored by, per form: the diacritics-free form always,
+    the accented form for `accented_query` (default: the query when it has diacritics)."""
+    accented, plain = syllables(query)
+    if accented_query is not None:
+        accented = syllables(accented_query)[0]
+    forms = {"plain": terms(plain)}
+    if accented != plain:
+        forms["accented"] = terms(accented)
+    return forms
+
+
+def bm25_idf(frequency: int, size: int) -> float:
+    """BM25's (Lucene) inverse document frequency of a term found in `frequency` of `size` rows."""
+    return math.log(1 + (size - frequency + 0.5) / (frequency + 0.5))
+
+
+def coverage(query: str, known: Container[str]) -> float:
+    """Share of the query's diacritics-free syllables that are `known` terms."""
+    plain = syllables(query)[1]
+    return sum(word in known for word in plain) / len(plain) if plain else 0.0
+
+
+def spelling_keys(query: str) -> list[str]:
+    """The diacritics-free syllables and syllable pairs restore_diacritics looks up."""
+    return terms(syllables(query)[1])
+
+
+def restore_diacritics(query: str, spelling: Mapping[str, str]) -> str:
+    """Put back the diacritics of a query typed without them, as `spelling` (a diacritics-free
+    term -> its most frequent accented spelling in the index) has them: "chu tri hoi nghi" ->
+    "chủ trì hội nghị". Syllable pairs are looked up before single syllables; unknown words
+    stay as typed."""
+    words = syllables(query)[1]
+    restored: list[str] = []
+    position = 0
+    while position < len(words):
+        pair = "_".join(words[position : position + 2])
+        if position + 1 < len(words) and pair in spelling:
+            restored.extend(spelling[pair].split("_"))
+            position += 2
+        else:
+            restored.append(spelling.get(words[position], words[position]))
+            position += 1
+    return " ".join(restored)
+
+
 class LexicalStore:
     """BM25 scores for every passage row, from two bm25s indexes (accented, plain)."""
 
@@ -64,12 +120,11 @@ class LexicalStore:
             return cls(None, 0)
         corpora: dict[str, list[list[str]]] = {form: [] for form in FORMS}
         for text in texts:
-            accented, plain = syllables(text)
-            corpora["accented"].append(terms(accented))
-            corpora["plain"].append(terms(plain))
+            for form, form_terms in text_terms(text).items():
+                corpora[form].append(form_terms)
         retrievers = {}
         for form, corpus in corpora.items():
-            retriever = bm25s.BM25()
+            retriever = bm25s.BM25(k1=K1, b=B)
             retriever.index(corpus, show_progress=False)
             retrievers[form] = retriever
         return cls(retrievers, len(texts))
@@ -83,15 +138,9 @@ class LexicalStore:
         total = np.zeros(self.size, dtype=np.float32)
         if self._retrievers is None:
             return total
-        accented, plain = syllables(query)
-        if accented_query is not None:
-            accented = syllables(accented_query)[0]
-        forms = {"plain": terms(plain)}
-        if accented != plain:
-            forms["accented"] = terms(accented)
-        for form, query_terms in forms.items():
+        for form, form_terms in query_terms(query, accented_query).items():
             retriever = self._retrievers[form]
-            ids = retriever.get_tokens_ids(query_terms)
+            ids = retriever.get_tokens_ids(form_terms)
             if ids:
                 total += retriever.get_scores_from_ids(ids)
         return total
@@ -99,11 +148,9 @@ class LexicalStore:
     def coverage(self, query: str) -> float:
         """Share of the query's syllables found in the indexed text (0 for an English query
         over Vietnamese reports, 1 when every word occurs somewhere)."""
-        plain = syllables(query)[1]
-        if not plain or self._retrievers is None:
+        if self._retrievers is None:
             return 0.0
-        vocabulary = self._retrievers["plain"].vocab_dict
-        return sum(word in vocabulary for word in plain) / len(plain)
+        return coverage(query, self._retrievers["plain"].vocab_dict)
 
     def idf(self, plain_terms: Sequence[str]) -> list[float]:
         """BM25's inverse document frequency of diacritics-free terms (unknown terms get
@@ -117,12 +164,13 @@ class LexicalStore:
             column = retriever.vocab_dict.get(term)
             known = column is not None and column + 1 < len(indptr)
             frequency = int(indptr[column + 1] - indptr[column]) if known else 0
-            weights.append(math.log(1 + (self.size - frequency + 0.5) / (frequency + 0.5)))
+            weights.append(bm25_idf(frequency, self.size))
         return weights
 
     @cached_property
     def _accented_by_plain(self) -> dict[str, str]:
-        """For each diacritics-free term, its most frequent accented spelling in the index."""
+        """For each diacritics-free term, its most frequent accented spelling in the index
+        (the first in code-point order among equally frequent ones, as PgVectorStore picks)."""
         if self._retrievers is None:
             return {}
         retriever = self._retrievers["accented"]
@@ -133,7 +181,7 @@ class LexicalStore:
                 continue
             frequency = int(indptr[column + 1] - indptr[column])
             key = unaccent(term)
-            if key not in best or frequency > best[key][1]:
+            if key not in best or (-frequency, term) < (-best[key][1], best[key][0]):
                 best[key] = (term, frequency)
         return {key: term for key, (term, _) in best.items()}
 
@@ -141,19 +189,7 @@ class LexicalStore:
         """Put back the diacritics of a query typed without them, as the indexed text
         spells its words: "chu tri hoi nghi" -> "chủ trì hội nghị". Syllable pairs are
         looked up before single syllables; unknown words stay as typed."""
-        spelling = self._accented_by_plain
-        words = syllables(query)[1]
-        restored: list[str] = []
-        position = 0
-        while position < len(words):
-            pair = "_".join(words[position : position + 2])
-            if position + 1 < len(words) and pair in spelling:
-                restored.extend(spelling[pair].split("_"))
-                position += 2
-            else:
-                restored.append(spelling.get(words[position], words[position]))
-                position += 1
-        return " ".join(restored)
+        return restore_diacritics(query, self._accented_by_plain)
 
     def save(self, folder: Path) -> None:
         """Write the bm25s arrays (numpy, no pickle) and their row count."""

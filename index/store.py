@@ -34,6 +34,7 @@ from index.errors import (
     IndexLocked,
     IndexNotFound,
     IndexVersionMismatch,
+    ModelMismatch,
 )
 from index.lexical import LexicalStore
 from index.normalize import NORMALIZER_VERSION
@@ -66,6 +67,18 @@ class IndexData:
     created: str
     # The index folder and generation this data was loaded from or last saved to.
     origin: tuple[str, str] | None = None
+
+
+def check_embedder(where: str, recorded: EmbedderInfo, given: EmbedderInfo) -> None:
+    """Raise ModelMismatch unless `given` is the embedder an index at `where` was built with."""
+    if given.fingerprint != recorded.fingerprint or given.dim != recorded.dim:
+        raise ModelMismatch(
+            f"{where} was built with embedder {recorded.name!r} "
+            f"(fingerprint {recorded.fingerprint}, dim {recorded.dim}) but "
+            f"{given.name!r} (fingerprint {given.fingerprint}, dim {given.dim}) was "
+            "given. Load it with the same embedder, or rebuild it with "
+            "`python -m qa ingest ... --embedder NAME`."
+        )
 
 
 def now_iso() -> str:

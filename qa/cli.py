@@ -24,13 +24,19 @@ def _ingest(args: argparse.Namespace) -> None:
     try:
         engine = Engine.load(args.index, embedder=args.embedder)
     except IndexNotFound:
-        engine = Engine.empty(args.embedder or DEFAULT_MODEL, args.dense_index)
-    report = engine.add(args.paths, progress=True)
-    engine.save(args.index)
+        engine = Engine.create(args.index, args.embedder or DEFAULT_MODEL, args.dense_index)
+    if args.ray is None:
+        report = engine.add(args.paths, progress=True)
+    else:
+        from qa.distributed import ray_encoder
+
+        with ray_encoder(engine.embedder, args.ray or None) as encode:
+            report = engine.add(args.paths, progress=True, encode=encode)
+    engine.save()
     info = engine.info()
     print(
         f"{len(report.added)} added, {len(report.replaced)} replaced, "
-        f"{len(report.unchanged)} unchanged; index {args.index}: "
+        f"{len(report.unchanged)} unchanged; index {info.folder}: "
         f"{info.documents} documents, {info.passages} passages ({info.embedder})"
     )
     for line in report.duplicates:
@@ -121,6 +127,7 @@ def _print_report(result: dict[str, object]) -> None:
     print(f"ask latency p50 {latency['p50']} ms, p95 {latency['p95']} ms")  # type: ignore[index]
 
 
+INDEX_HELP = "an index folder or a postgresql://USER@HOST/DATABASE URI"
 RETRIEVAL_METRICS = ("recall@1", "recall@5", "mrr@10", "ndcg@10")
 ANSWER_METRICS = ("answered", "em", "f1", "span_contains_gold")
 
@@ -135,19 +142,29 @@ def build_parser() -> argparse.ArgumentParser:
 
     ingest = commands.add_parser("ingest", help="add files or folders to an index")
     ingest.add_argument("paths", nargs="+")
-    ingest.add_argument("--index", required=True, help="index folder (created if missing)")
+    ingest.add_argument("--index", required=True, help=f"{INDEX_HELP} (created if missing)")
     ingest.add_argument("--embedder", help=f"model name or folder (new index: {DEFAULT_MODEL})")
+    ingest.add_argument(
+        "--ray",
+        nargs="?",
+        const="",
+        metavar="ADDRESS",
+        help="embed in Ray actors: on the cluster at ADDRESS, else on a local one",
+    )
     ingest.add_argument(
         "--dense-index",
         choices=DENSE_KINDS,
         default="auto",
-        help="new index: exact search, IVF-SQ8, or auto (IVF-SQ8 from 50k passages)",
+        help=(
+            "new folder index: exact search, IVF-SQ8, or auto (IVF-SQ8 from 50k passages); "
+            "a PostgreSQL index uses HNSW"
+        ),
     )
     ingest.set_defaults(run=_ingest)
 
     search = commands.add_parser("search", help="print the best passages for a question")
     search.add_argument("question")
-    search.add_argument("--index", required=True)
+    search.add_argument("--index", required=True, help=INDEX_HELP)
     search.add_argument("-k", type=int, default=5)
     search.add_argument("--mode", choices=MODES, default="hybrid")
     search.add_argument("--json", action="store_true")
@@ -155,14 +172,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     ask = commands.add_parser("ask", help="answer a question, with its source")
     ask.add_argument("question")
-    ask.add_argument("--index", required=True)
+    ask.add_argument("--index", required=True, help=INDEX_HELP)
     ask.add_argument("-k", type=int, default=5, help="passages to read")
     ask.add_argument("--mode", choices=MODES, default="hybrid")
     ask.add_argument("--json", action="store_true")
     ask.set_defaults(run=_ask)
 
     info = commands.add_parser("info", help="describe an index")
-    info.add_argument("--index", required=True)
+    info.add_argument("--index", required=True, help=INDEX_HELP)
     info.add_argument("--json", action="store_true")
     info.set_defaults(run=_info)
 
@@ -170,7 +187,7 @@ def build_parser() -> argparse.ArgumentParser:
     evaluation.add_argument("--questions", required=True)
     evaluation.add_argument("--passages", help="a .jsonl of passages (XQuAD format)")
     evaluation.add_argument("--corpus", help="a folder of reports")
-    evaluation.add_argument("--index", help="a built index to reuse")
+    evaluation.add_argument("--index", help=f"a built index to reuse: {INDEX_HELP}")
     evaluation.add_argument("--embedder", help="model for a new index")
     evaluation.add_argument("--mode", choices=(*MODES, "all"), default="hybrid")
     evaluation.add_argument("--json", action="store_true")

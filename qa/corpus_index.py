@@ -8,6 +8,7 @@ import json
 import logging
 from pathlib import Path
 
+from index.backend import is_postgres
 from index.documents import SUPPORTED_SUFFIXES
 from models import DEFAULT_MODEL, Embedder, load_embedder
 from models.artifact_cache import cache_root
@@ -61,12 +62,23 @@ def open_corpus_index(
     embedder: str | Embedder = DEFAULT_MODEL,
 ) -> Engine:
     """The index of `corpus` saved in `folder` (default: the user cache), built when missing,
-    damaged, made from other files, or made by another model."""
+    damaged, made from other files, or made by another model.
+
+    `folder` may be a postgresql:// URI: the database's index (created when missing) gets
+    the corpus files it does not hold yet, and keeps every document uploaded to it.
+    """
     corpus = Path(corpus)
     if not corpus.is_dir():
         raise UnsupportedFile(f"{corpus}: not a folder; pass a folder of reports as the corpus.")
-    folder = Path(folder) if folder is not None else default_index_folder(corpus)
     model = load_embedder(embedder) if isinstance(embedder, str) else embedder
+    if is_postgres(folder):
+        try:
+            engine = Engine.load(folder, embedder=model)
+        except IndexNotFound:
+            engine = Engine.create(folder, model)
+        engine.add([corpus])
+        return engine
+    folder = Path(folder) if folder is not None else default_index_folder(corpus)
     signature = corpus_signature(corpus)
     if _recorded_signature(folder) == signature:
         try:

@@ -2,25 +2,24 @@
 
 from __future__ import annotations
 
-import dataclasses
 import re
 import threading
-from collections.abc import Iterable, Mapping, Sequence
-from datetime import date
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Literal
 
 import numpy as np
 
+from index.backend import Backend, SearchView, is_postgres, postgres_store
 from index.dense import KINDS as DENSE_KINDS
-from index.dense import DenseStore
 from index.documents import Document, read_paths
-from index.errors import DocumentNotFound, ModelMismatch
+from index.errors import DocumentNotFound
+from index.filters import iso_date
 from index.fusion import reciprocal_rank_fusion, zscore_fusion
-from index.lexical import LexicalStore
+from index.local import LocalIndex
 from index.normalize import canonical, has_diacritics
 from index.passages import Passage, split_document
-from index.store import EmbedderInfo, IndexData, load_index, now_iso, read_manifest, save_index
+from index.store import EmbedderInfo, IndexData, check_embedder, load_index, read_manifest
 from models import DEFAULT_MODEL, Embedder, load_embedder
 from qa.answer import extract_answer
 from qa.errors import EmptyQuery, InvalidArgument, InvalidQuery, QueryTooLong
@@ -29,6 +28,8 @@ from qa.types import Answer, Filters, Hit, IndexInfo, IngestReport
 
 Mode = Literal["hybrid", "dense", "lexical"]
 Fusion = Literal["zscore", "rrf"]
+# Turns passage texts into vectors: the engine's embedder, or a distributed one (qa.distributed).
+Encoder = Callable[[Sequence[str], bool], np.ndarray]
 FUSIONS: tuple[str, ...] = ("zscore", "rrf")
 MODES: tuple[str, ...] = ("hybrid", "dense", "lexical")
 MAX_QUERY_CHARS = 2000
@@ -38,23 +39,6 @@ CANDIDATES = 100
 DENSE_WEIGHT = 0.5
 RESTORE_MIN_COVERAGE = 0.75
 _WORD = re.compile(r"\w")
-
-
-def _iso_date(value: str) -> str | None:
-    """An ISO date (YYYY-MM-DD) from "2022-07-19" or "19/7/2022"; None when unparseable."""
-    value = value.strip()
-    try:
-        return date.fromisoformat(value[:10]).isoformat()
-    except ValueError:
-        pass
-    match = re.fullmatch(r"(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})", value)
-    if match:
-        day, month, year = (int(g) for g in match.groups())
-        try:
-            return date(year, month, day).isoformat()
-        except ValueError:
-            return None
-    return None
 
 
 def check_query(query: str) -> str:
@@ -89,54 +73,52 @@ def _as_filters(filters: Filters | Mapping[str, object] | None) -> Filters | Non
     for key in ("date_from", "date_to"):
         raw = filters.get(key)
         if raw is not None:
-            bounds[key] = _iso_date(str(raw))
+            bounds[key] = iso_date(str(raw))
             if bounds[key] is None:
                 raise InvalidArgument(f"{key}={raw!r} is not a date (use 2022-07-19 or 19/7/2022)")
     return Filters(frozenset(doc_ids) if doc_ids is not None else None, **bounds)
 
 
-def _passes(passage: Passage, filters: Filters) -> bool:
-    if filters.doc_ids is not None and passage.doc_id not in filters.doc_ids:
-        return False
-    if filters.date_from is None and filters.date_to is None:
-        return True
-    when = _iso_date(passage.metadata.get("date", ""))
-    if when is None:
-        return False
-    return (filters.date_from or when) <= when <= (filters.date_to or when)
-
-
 class Engine:
     """A searchable index of Vietnamese reports with the embedder that built it.
 
-    Searches read an immutable snapshot, so they are safe from many threads while
-    another thread adds or removes documents.
+    The index lives in a backend: a local snapshot (FAISS + BM25, saved to a folder) or a
+    PostgreSQL database (pgvector + tsvector, shared by any number of processes). Searches
+    read one consistent state of it, so they are safe from many threads while another
+    thread adds or removes documents.
     """
 
-    def __init__(self, embedder: Embedder, data: IndexData, folder: Path | None = None) -> None:
+    def __init__(
+        self, embedder: Embedder, data: IndexData | Backend, folder: Path | None = None
+    ) -> None:
         self.embedder = embedder
-        self._data = data
-        self.folder = folder
+        self._backend: Backend = LocalIndex(data, folder) if isinstance(data, IndexData) else data
         self._write_lock = threading.Lock()
 
     # -- building and persistence -------------------------------------------------------
 
     @classmethod
     def empty(cls, embedder: str | Embedder = DEFAULT_MODEL, dense_index: str = "auto") -> Engine:
-        """An engine with no documents yet.
+        """An engine with no documents yet, held in memory until saved.
 
         dense_index: "auto" (exact search, then IVF-SQ8 from 50k passages), "flat-ip"
         (always exact) or "ivf-sq8" (approximate as soon as there are enough passages).
         """
-        if dense_index not in DENSE_KINDS:
-            raise InvalidArgument(
-                f"dense_index must be one of {', '.join(DENSE_KINDS)}, got {dense_index!r}"
-            )
-        model = load_embedder(embedder) if isinstance(embedder, str) else embedder
-        info = EmbedderInfo(model.name, model.dim, model.fingerprint)
-        dense = DenseStore.empty(model.dim, dense_index)
-        data = IndexData(info, (), (), dense, LexicalStore(None, 0), now_iso())
-        return cls(model, data)
+        model = _model(embedder)
+        return cls(model, LocalIndex.empty(_info(model), _dense_policy(dense_index)))
+
+    @classmethod
+    def create(
+        cls, target: str | Path, embedder: str | Embedder = DEFAULT_MODEL, dense_index: str = "auto"
+    ) -> Engine:
+        """An engine writing to `target`: a folder (written by save, with the `dense_index`
+        of `empty`) or a postgresql:// URI (the database's index, created empty when it has
+        none; its dense index is HNSW)."""
+        model = _model(embedder)
+        policy = _dense_policy(dense_index)
+        if is_postgres(target):
+            return cls(model, postgres_store().create(str(target), _info(model)))
+        return cls(model, LocalIndex.empty(_info(model), policy, Path(target)))
 
     @classmethod
     def build(
@@ -146,52 +128,67 @@ class Engine:
         folder: str | Path | None = None,
         progress: bool = False,
         dense_index: str = "auto",
+        store: str | Path | None = None,
     ) -> Engine:
-        """Index files and folders; saved to `folder` when one is given."""
-        engine = cls.empty(embedder, dense_index)
+        """Index files and folders; saved to `folder` when one is given.
+
+        store: a folder or a postgresql:// URI to index into instead (a database keeps the
+        documents it already holds; the same ids are replaced).
+        """
+        target = store if store is not None else folder
+        if target is None:
+            engine = cls.empty(embedder, dense_index)
+        else:
+            engine = cls.create(target, embedder, dense_index)
         engine.add(paths, progress=progress)
-        if folder is not None:
-            engine.save(folder)
+        if target is not None:
+            engine.save()
         return engine
 
     @classmethod
-    def load(cls, folder: str | Path, embedder: str | Embedder | None = None) -> Engine:
-        """Open a saved index; the embedder defaults to the one named in its manifest.
+    def load(cls, target: str | Path, embedder: str | Embedder | None = None) -> Engine:
+        """Open a saved index (a folder or a postgresql:// URI); the embedder defaults to the
+        one it records.
 
         Raises ModelMismatch when the embedder's fingerprint differs from the index's.
         """
-        folder = Path(folder)
-        manifest = read_manifest(folder)
-        recorded = manifest["embedder"]
-        if embedder is None:
-            embedder = str(recorded["name"])
-        model = load_embedder(embedder) if isinstance(embedder, str) else embedder
-        if model.fingerprint != recorded["fingerprint"] or model.dim != recorded["dim"]:
-            raise ModelMismatch(
-                f"{folder} was built with embedder {recorded['name']!r} "
-                f"(fingerprint {recorded['fingerprint']}, dim {recorded['dim']}) but "
-                f"{model.name!r} (fingerprint {model.fingerprint}, dim {model.dim}) was "
-                "given. Load it with the same embedder, or rebuild it with "
-                "`python -m qa ingest ... --embedder NAME`."
-            )
+        if is_postgres(target):
+            store = postgres_store().open(str(target))
+            return cls(_checked_model(embedder, store.embedder, store.location), store)
+        folder = Path(target)
+        recorded = EmbedderInfo(**read_manifest(folder)["embedder"])
+        model = _checked_model(embedder, recorded, str(folder))
         return cls(model, load_index(folder), folder)
 
-    def save(self, folder: str | Path | None = None) -> Path:
-        """Write the index atomically to `folder` (default: where it was loaded from)."""
-        target = Path(folder) if folder is not None else self.folder
-        if target is None:
-            raise InvalidArgument("save() needs a folder for an index that was never saved")
+    def save(self, folder: str | Path | None = None) -> Path | str:
+        """Make the index durable: a local index is written atomically to `folder` (default:
+        where it was loaded from), or copied into a database when `folder` is a postgresql://
+        URI; a PostgreSQL index commits every change as it is made."""
         with self._write_lock:
-            self._data = save_index(target, self._data)
-        self.folder = target
-        return target
+            try:
+                return self._backend.save(folder)
+            except ValueError as exc:
+                raise InvalidArgument(str(exc)) from exc
+
+    @property
+    def folder(self) -> str | None:
+        """Where the index lives: its folder or its (password-free) database URI."""
+        return self._backend.location
+
+    @property
+    def _data(self) -> IndexData:
+        """The snapshot of a local index (for tests that build engines from one)."""
+        assert isinstance(self._backend, LocalIndex)
+        return self._backend.data
 
     # -- changing the documents ----------------------------------------------------------
 
-    def add(self, paths: Iterable[str | Path], progress: bool = False) -> IngestReport:
+    def add(
+        self, paths: Iterable[str | Path], progress: bool = False, encode: Encoder | None = None
+    ) -> IngestReport:
         """Read files and folders and index their documents (see add_documents)."""
         documents, skipped = read_paths(paths)
-        report = self.add_documents(documents, progress=progress)
+        report = self.add_documents(documents, progress=progress, encode=encode)
         return IngestReport(
             report.added,
             report.replaced,
@@ -200,31 +197,36 @@ class Engine:
             tuple(f"{s.path}: {s.reason}" for s in skipped),
         )
 
-    def add_documents(self, documents: Sequence[Document], progress: bool = False) -> IngestReport:
+    def add_documents(
+        self, documents: Sequence[Document], progress: bool = False, encode: Encoder | None = None
+    ) -> IngestReport:
         """Index documents. A known id with new text replaces the old version; the same
-        text again (under any id) is left as it is and reported."""
+        text again (under any id) is left as it is and reported.
+
+        encode: embeds passage texts (default: this engine's embedder); it must give the
+        vectors this engine's embedder gives.
+        """
         with self._write_lock:
-            data = self._data
-            known = {d.doc_id: d for d in data.documents}
-            hashes = {d.content_hash: d.doc_id for d in data.documents}
+            known = self._backend.content_hashes()
+            hashes = {digest: doc_id for doc_id, digest in known.items()}
             added, replaced, unchanged, duplicates = [], [], [], []
             fresh: dict[str, Document] = {}
             for document in documents:
                 digest = document.content_hash
                 old = known.get(document.doc_id)
-                if old is not None and old.content_hash == digest:
+                if old == digest:
                     unchanged.append(document.doc_id)
                 elif digest in hashes:
                     duplicates.append(f"{document.doc_id} (same text as {hashes[digest]})")
                 else:
                     if old is not None:
                         # The old version's text leaves the index with it.
-                        hashes.pop(old.content_hash, None)
+                        hashes.pop(old, None)
                     (replaced if old is not None else added).append(document.doc_id)
                     fresh[document.doc_id] = document
                     hashes[digest] = document.doc_id
             if fresh:
-                self._data = self._with_documents(data, fresh, progress)
+                self._change(fresh, progress, encode or self.embedder.encode_passages)
             return IngestReport(
                 tuple(added), tuple(replaced), tuple(unchanged), tuple(duplicates), ()
             )
@@ -232,54 +234,40 @@ class Engine:
     def remove(self, doc_id: str) -> None:
         """Remove a document and its passages; DocumentNotFound when it is not indexed."""
         with self._write_lock:
-            data = self._data
-            if all(d.doc_id != doc_id for d in data.documents):
+            if doc_id not in self._backend.content_hashes():
                 raise DocumentNotFound(f"no document {doc_id!r} in this index")
-            self._data = self._with_documents(data, {doc_id: None}, progress=False)
+            self._change({doc_id: None}, False, self.embedder.encode_passages)
 
-    def _with_documents(
-        self, data: IndexData, changes: Mapping[str, Document | None], progress: bool
-    ) -> IndexData:
-        """A new snapshot where each id in `changes` is replaced by its document (or dropped)."""
-        kept_rows = [i for i, p in enumerate(data.passages) if p.doc_id not in changes]
-        new_documents = [d for d in changes.values() if d is not None]
-        new_passages = [p for d in new_documents for p in split_document(d)]
-        vectors = self.embedder.encode_passages(
-            [p.indexed_text for p in new_passages], progress=progress
-        )
-        dense = data.dense.keep(kept_rows)
-        dense.add(vectors)
-        passages = tuple(data.passages[i] for i in kept_rows) + tuple(new_passages)
-        documents = tuple(d for d in data.documents if d.doc_id not in changes)
-        return dataclasses.replace(
-            data,
-            documents=documents + tuple(new_documents),
-            passages=passages,
-            dense=dense,
-            lexical=LexicalStore.build([p.indexed_text for p in passages]),
-        )
+    def _change(
+        self, changes: Mapping[str, Document | None], progress: bool, encode: Encoder
+    ) -> None:
+        """Replace each id in `changes` by its document (or drop it), embedding its passages."""
+        passages = [p for d in changes.values() if d is not None for p in split_document(d)]
+        vectors = encode([p.indexed_text for p in passages], progress)
+        self._backend.apply(changes, passages, vectors)
 
     # -- reading -------------------------------------------------------------------------
 
     @property
     def documents(self) -> tuple[Document, ...]:
-        return self._data.documents
+        return self._backend.documents()
 
     @property
     def passages(self) -> tuple[Passage, ...]:
-        return self._data.passages
+        return self._backend.passages()
 
     def info(self) -> IndexInfo:
         """Counts and the embedder of this index."""
-        data = self._data
+        backend = self._backend
+        documents, passages = backend.counts()
         return IndexInfo(
-            documents=len(data.documents),
-            passages=len(data.passages),
-            embedder=data.embedder.name,
-            dim=data.embedder.dim,
-            fingerprint=data.embedder.fingerprint,
-            dense_index=data.dense.kind,
-            folder=str(self.folder) if self.folder else None,
+            documents=documents,
+            passages=passages,
+            embedder=backend.embedder.name,
+            dim=backend.embedder.dim,
+            fingerprint=backend.embedder.fingerprint,
+            dense_index=backend.dense_kind,
+            folder=backend.location,
         )
 
     def search(
@@ -297,54 +285,86 @@ class Engine:
         fusion: "zscore" (weighted z-scores of both candidate lists, the default) or
         "rrf" (reciprocal rank fusion, k=60).
         """
-        query = check_query(query)
-        if isinstance(k, bool) or not isinstance(k, int) or k < 1:
-            raise InvalidArgument(f"k must be a positive whole number, got {k!r}")
-        if mode not in MODES:
-            raise InvalidArgument(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
-        if fusion not in FUSIONS:
-            raise InvalidArgument(f"fusion must be one of {', '.join(FUSIONS)}, got {fusion!r}")
-        data = self._data
-        chosen = _as_filters(filters)
-        allowed = None
-        if chosen is not None:
-            allowed = np.array(
-                [i for i, p in enumerate(data.passages) if _passes(p, chosen)], dtype=np.int64
-            )
+        query, chosen = _check_search(query, k, mode, filters, fusion)
+        with self._backend.view(chosen) as view:
+            return self._search(view, query, k, mode, fusion)
+
+    def ask(self, question: str, k: int = 5, mode: Mode = "hybrid") -> Answer:
+        """The answer to `question`, located in one of the k best passages, or found=False
+        with a message in the question's language and the closest passages."""
+        question, _ = _check_search(question, k, mode, None, "zscore")
+        with self._backend.view(None) as view:
+            hits = self._search(view, question, k, mode, "zscore")
+            return extract_answer(analyse(question), hits, view.idf)
+
+    def _search(self, view: SearchView, query: str, k: int, mode: str, fusion: str) -> list[Hit]:
         depth = max(k, CANDIDATES)
-        lexical = data.lexical
         # BM25 reads an English question through its Vietnamese word equivalents.
         understood = analyse(query)
         lexical_query = " ".join(understood.terms) if understood.language == "en" else query
-        coverage = lexical.coverage(lexical_query)
+        coverage = view.coverage(lexical_query)
         # A query typed without diacritics gets them back from the index's own spelling,
         # unless too few of its words are known.
         restored = None
         if coverage >= RESTORE_MIN_COVERAGE and not has_diacritics(lexical_query):
-            restored = lexical.restore_diacritics(lexical_query)
+            restored = view.restore_diacritics(lexical_query)
         dense_scores: dict[int, float] = {}
         lexical_scores: dict[int, float] = {}
         if mode in ("hybrid", "dense"):
             dense_query = query if understood.language == "en" else restored or query
             vector = self.embedder.encode_queries([canonical(dense_query)])[0]
-            rows, scores = data.dense.search(vector, depth, allowed)
-            dense_scores = dict(zip(rows.tolist(), scores.tolist(), strict=True))
+            dense_scores = view.dense(vector, depth)
         if mode in ("hybrid", "lexical"):
-            lexical_scores = _top_lexical(lexical.scores(lexical_query, restored), depth, allowed)
+            lexical_scores = view.lexical(lexical_query, restored, depth)
         if mode != "hybrid":
             fused = list((dense_scores or lexical_scores).items())
         else:
             fused = _fuse(dense_scores, lexical_scores, coverage, fusion)
+        top = fused[:k]
+        passages = view.passages([row for row, _ in top])
         return [
-            _hit(data.passages[row], rank, score, dense_scores.get(row), lexical_scores.get(row))
-            for rank, (row, score) in enumerate(fused[:k], start=1)
+            _hit(passage, rank, score, dense_scores.get(row), lexical_scores.get(row))
+            for rank, ((row, score), passage) in enumerate(zip(top, passages, strict=True), 1)
         ]
 
-    def ask(self, question: str, k: int = 5, mode: Mode = "hybrid") -> Answer:
-        """The answer to `question`, located in one of the k best passages, or found=False
-        with a message in the question's language and the closest passages."""
-        hits = self.search(question, k=k, mode=mode)
-        return extract_answer(analyse(check_query(question)), hits, self._data.lexical.idf)
+
+def _model(embedder: str | Embedder) -> Embedder:
+    return load_embedder(embedder) if isinstance(embedder, str) else embedder
+
+
+def _checked_model(embedder: str | Embedder | None, recorded: EmbedderInfo, where: str) -> Embedder:
+    """The given embedder (default: the one the index records); ModelMismatch unless it is
+    the one that built the index at `where`."""
+    model = _model(embedder if embedder is not None else recorded.name)
+    check_embedder(where, recorded, _info(model))
+    return model
+
+
+def _dense_policy(dense_index: str) -> str:
+    if dense_index not in DENSE_KINDS:
+        raise InvalidArgument(
+            f"dense_index must be one of {', '.join(DENSE_KINDS)}, got {dense_index!r}"
+        )
+    return dense_index
+
+
+def _info(model: Embedder) -> EmbedderInfo:
+    return EmbedderInfo(model.name, model.dim, model.fingerprint)
+
+
+def _check_search(
+    query: str, k: int, mode: str, filters: Filters | Mapping[str, object] | None, fusion: str
+) -> tuple[str, Filters | None]:
+    """Refuse bad search arguments with a message for the user; returns the stripped query
+    and the filters."""
+    query = check_query(query)
+    if isinstance(k, bool) or not isinstance(k, int) or k < 1:
+        raise InvalidArgument(f"k must be a positive whole number, got {k!r}")
+    if mode not in MODES:
+        raise InvalidArgument(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
+    if fusion not in FUSIONS:
+        raise InvalidArgument(f"fusion must be one of {', '.join(FUSIONS)}, got {fusion!r}")
+    return query, _as_filters(filters)
 
 
 def _fuse(
@@ -356,19 +376,6 @@ def _fuse(
     if fusion == "rrf":
         return reciprocal_rank_fusion([list(dense_scores), list(lexical_scores)], weights=weights)
     return zscore_fusion([dense_scores, lexical_scores], weights=weights)
-
-
-def _top_lexical(scores: np.ndarray, depth: int, allowed: np.ndarray | None) -> dict[int, float]:
-    """Rows with a positive BM25 score, best first, at most `depth`."""
-    if allowed is not None:
-        masked = np.zeros_like(scores)
-        masked[allowed] = scores[allowed]
-        scores = masked
-    candidates = np.flatnonzero(scores > 0)
-    if len(candidates) > depth:
-        candidates = candidates[np.argpartition(-scores[candidates], depth)[:depth]]
-    ordered = candidates[np.argsort(-scores[candidates], kind="stable")]
-    return {int(row): float(scores[row]) for row in ordered}
 
 
 def _hit(

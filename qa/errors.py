@@ -8,6 +8,7 @@ from index.errors import (
     IndexNotFound,
     IndexVersionMismatch,
     ModelMismatch,
+    StoreUnavailable,
     UnsupportedFile,
 )
 from models.errors import ModelNotAvailable, QAError
@@ -43,5 +44,6 @@ __all__ = [
     "ModelNotAvailable",
     "QAError",
     "QueryTooLong",
+    "StoreUnavailable",
     "UnsupportedFile",
 ]

