@@ -23,7 +23,7 @@ from index.store import EmbedderInfo, IndexData, check_embedder, load_index, rea
 from models import DEFAULT_MODEL, Embedder, load_embedder
 from qa.answer import extract_answer
 from qa.errors import EmptyQuery, InvalidArgument, InvalidQuery, QueryTooLong
-from qa.question import analyse
+from qa.question import QuestionInfo, analyse
 from qa.types import Answer, Filters, Hit, IndexInfo, IngestReport
 
 Mode = Literal["hybrid", "dense", "lexical"]
@@ -287,20 +287,28 @@ class Engine:
         """
         query, chosen = _check_search(query, k, mode, filters, fusion)
         with self._backend.view(chosen) as view:
-            return self._search(view, query, k, mode, fusion)
+            return self._search(view, query, analyse(query), k, mode, fusion)
 
     def ask(self, question: str, k: int = 5, mode: Mode = "hybrid") -> Answer:
         """The answer to `question`, located in one of the k best passages, or found=False
         with a message in the question's language and the closest passages."""
         question, _ = _check_search(question, k, mode, None, "zscore")
+        understood = analyse(question)
         with self._backend.view(None) as view:
-            hits = self._search(view, question, k, mode, "zscore")
-            return extract_answer(analyse(question), hits, view.idf)
+            hits = self._search(view, question, understood, k, mode, "zscore")
+            return extract_answer(understood, hits, view.idf)
 
-    def _search(self, view: SearchView, query: str, k: int, mode: str, fusion: str) -> list[Hit]:
+    def _search(
+        self,
+        view: SearchView,
+        query: str,
+        understood: QuestionInfo,
+        k: int,
+        mode: str,
+        fusion: str,
+    ) -> list[Hit]:
         depth = max(k, CANDIDATES)
         # BM25 reads an English question through its Vietnamese word equivalents.
-        understood = analyse(query)
         lexical_query = " ".join(understood.terms) if understood.language == "en" else query
         coverage = view.coverage(lexical_query)
         # A query typed without diacritics gets them back from the index's own spelling,
