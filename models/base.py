@@ -57,12 +57,14 @@ def encode_in_batches(
 ) -> np.ndarray:
     """Run `encode_batch` over `texts` in batches and return unit-normalised float32 rows."""
     out = np.empty((len(texts), dim), dtype=np.float32)
+    # Texts of similar length share a batch, so little of each batch is padding.
+    order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
     show = progress and len(texts) >= PROGRESS_MIN_TEXTS
     with tqdm(total=len(texts), desc="Embedding passages", unit="passage", disable=not show) as bar:
         for start in range(0, len(texts), batch_size):
-            batch = [clean_for_model(t) for t in texts[start : start + batch_size]]
-            out[start : start + len(batch)] = encode_batch(batch)
-            bar.update(len(batch))
+            rows = order[start : start + batch_size]
+            out[rows] = encode_batch([clean_for_model(texts[i]) for i in rows])
+            bar.update(len(rows))
     norms = np.linalg.norm(out, axis=1, keepdims=True)
     np.divide(out, norms, out=out, where=norms > 0)
     return out

