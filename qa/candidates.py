@@ -57,6 +57,7 @@ _PLACE_WORDS = frozenset(
     fold(word)
     for word in "tỉnh thành phố huyện quận xã phường thị trấn ủy uỷ tp thôn tổ bản".split()
 )
+_LOWER_GIVEN = re.compile(r" ([^\W\d_]+)(?=,)")
 _WORD_BEFORE = re.compile(r"([^\W\d_]+)\s+$")
 _ORDINAL = re.compile(r"(?:(\w+)\s+)?(thứ\s+(?:[IVXLCDM]+|\d+)\b)")
 # A word right after a number, possibly after a comma: "6 nhiệm vụ, giải pháp".
@@ -128,8 +129,13 @@ def people(text: str) -> list[Candidate]:
         before = _WORD_BEFORE.search(text, 0, words[0].start())
         if before and fold(before.group(1)) in _PLACE_WORDS and words[0] is run[0]:
             continue
-        prior = 1.0 if unaccent(words[0].group()) in SURNAMES else 0.4
-        found.append(Candidate(words[0].start(), words[-1].end(), prior))
+        surname = unaccent(words[0].group()) in SURNAMES
+        end = words[-1].end()
+        # "Hà Đức tập, Phó Bí thư": a given name typed in lower case before the title's comma.
+        given = _LOWER_GIVEN.match(text, end)
+        if surname and len(words) == 2 and given and given.group(1).islower():
+            end = given.end()
+        found.append(Candidate(words[0].start(), end, 1.0 if surname else 0.4))
     return found
 
 

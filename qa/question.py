@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 
 from index.lexical import pairs
-from index.normalize import fold, has_diacritics, unaccent
+from index.normalize import canonical, fold, has_diacritics, unaccent
 
 WHO, NUMBER, WHEN, WHERE, WHAT = "who", "number", "when", "where", "what"
 
@@ -402,6 +402,9 @@ def _context(plain: str, language: str) -> tuple[tuple[str, ...], tuple[str, ...
 
 def analyse(question: str) -> QuestionInfo:
     """Language, answer kind, content terms and counted unit of a question."""
+    asked = question
+    # NFC with canonical tones: NFD marks would split words in the patterns below.
+    question = canonical(question)
     plain = unaccent(question)
     words = _SYLLABLE.findall(plain)
     language = _language(question)
@@ -419,7 +422,7 @@ def analyse(question: str) -> QuestionInfo:
         kind = WHO
     before, after = _context(plain, language)
     return QuestionInfo(
-        text=question,
+        text=asked,
         kind=kind,
         language=language,
         terms=terms,

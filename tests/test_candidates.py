@@ -29,3 +29,11 @@ def test_a_time_of_day_is_not_a_count() -> None:
 def test_an_english_count_is_of_the_phrase_head() -> None:
     assert analyse("How many typical cultural families were recognised?").unit == ("gia", "dinh")
     assert analyse("How many members took part in the event?").unit == ("thanh", "vien")
+
+
+def test_a_given_name_typed_in_lower_case_before_the_title_stays_in_the_name() -> None:
+    text = "Đồng chí Hà Đức tập, Phó Bí thư Thường trực Huyện ủy phát biểu."
+    assert _texts(text, people(text)) == ["Hà Đức tập"]
+    # Only before the comma that opens a title: a lower-case verb is not a name.
+    text = "Đồng chí Hà Đức phát biểu, chỉ đạo hội nghị."
+    assert _texts(text, people(text)) == ["Hà Đức"]
