@@ -252,9 +252,13 @@ def _closeness(
     last_left = sum(s < start for _, s, _ in near) - 1
     first_right = len(near) - sum(s >= end for _, s, _ in near)
     distance: dict[str, int] = {}
-    for index, (word, _, _) in enumerate(near):
-        gap = max(0, last_left - index, index - first_right)
+    gaps = [max(0, last_left - index, index - first_right) for index in range(len(near))]
+    for (word, _, _), gap in zip(near, gaps, strict=True):
         distance[word] = min(gap, distance.get(word, gap))
+    # Adjacent pairs ("cong_nhan"), as far as their farther syllable.
+    for index, pair in enumerate(pairs([word for word, _, _ in near])):
+        gap = max(gaps[index], gaps[index + 1])
+        distance[pair] = min(gap, distance.get(pair, gap))
     found = sum(
         weight * 0.5 ** (distance[term] / CLOSE_WORDS)
         for term, weight in zip(terms, weights, strict=True)
@@ -267,6 +271,7 @@ def _candidates(
     sentence: str,
     words: list[tuple[str, int, int]],
     question: QuestionInfo,
+    closeness_terms: Sequence[str],
     weights: Sequence[float],
 ) -> list[tuple[Span, float]]:
     """Scored answer spans in one sentence (offsets within the sentence)."""
@@ -290,7 +295,7 @@ def _candidates(
         label = _LABELLED.search(sentence, 0, start)
         first = label.start() if label else segment[0]
         near = [(w, s, e) for w, s, e in words if first <= s < segment[1]]
-        closeness = _closeness(near, start, end, question.terms, weights)
+        closeness = _closeness(near, start, end, closeness_terms, weights)
         placed = 0.5 if gap.start <= start and end <= gap.end else 0.0
         scored.append((Span(start, end), candidate.prior + closeness + placed))
     # No span of the asked type: the words where the answer should stand, less trusted.
@@ -307,7 +312,8 @@ def extract_answer(
     idf: inverse document frequencies of diacritics-free terms.
     """
     words = [_Words.of(hit.text) for hit in hits]
-    weights = idf(question.terms)
+    closeness_terms = [*question.terms, *question.anchor_pairs]
+    weights = idf(closeness_terms)
     sentences = _score_sentences(question, hits, words, idf)
     best_sentence: dict[int, Span] = {}
     for sentence in sentences:
@@ -326,7 +332,7 @@ def extract_answer(
                 sentence.span.start, sentence.span.end
             )
         ]
-        for local, prior in _candidates(text, local_words, question, weights):
+        for local, prior in _candidates(text, local_words, question, closeness_terms, weights):
             total = sentence.score + prior
             if best is None or total > best[0]:
                 span = Span(sentence.span.start + local.start, sentence.span.start + local.end)
