@@ -13,11 +13,13 @@ Spans are found on an NFC copy and mapped back, so they index the original text.
 
 from __future__ import annotations
 
+import bisect
 import functools
 import re
 import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 
 from index.chunk import split_sentences
 from index.lexical import pairs
@@ -86,8 +88,20 @@ class _Words:
             )
         )
 
+    @cached_property
+    def _starts(self) -> list[int]:
+        return [start for _, start, _ in self.words]
+
+    @cached_property
+    def _ends(self) -> list[int]:
+        return [end for _, _, end in self.words]
+
     def within(self, start: int, end: int) -> list[tuple[str, int, int]]:
-        return [w for w in self.words if w[1] >= start and w[2] <= end]
+        """The words inside [start, end), in order (words never overlap, so both their
+        starts and their ends are sorted)."""
+        first = bisect.bisect_left(self._starts, start)
+        last = bisect.bisect_right(self._ends, end)
+        return list(self.words[first:last])
 
 
 def _coverage(words: set[str], terms: Sequence[str], weights: Sequence[float]) -> float:
