@@ -24,8 +24,8 @@ from functools import cached_property
 from index.chunk import split_sentences
 from index.lexical import pairs
 from index.normalize import compose, normalize, strip_diacritics, unaccent
-from qa.candidates import Candidate, typed_candidates
-from qa.question import WHAT, QuestionInfo
+from qa.candidates import Candidate, has_dateline, typed_candidates
+from qa.question import WHAT, WHEN, QuestionInfo
 from qa.types import Answer, HighlightedHit, Hit, Span
 
 NOT_FOUND = {
@@ -35,6 +35,8 @@ NOT_FOUND = {
 # Below this confidence the answer is withheld (calibrated on the seed dev sets).
 MIN_CONFIDENCE = 0.40
 SENTENCES_TRIED = 8
+# A question about when an article was published reads its dateline first.
+DATELINE_BONUS = 1.0
 FALLBACK_PRIOR = 0.5
 # Question words this many words from a candidate count half (12: flat within a
 # clause, so mostly a tie-break between candidates; 3-60 measured within 0.5 F1).
@@ -153,6 +155,7 @@ def _score_sentences(
     passage's embedding similarity to the question, and its retrieval rank."""
     terms = [*question.terms, *question.anchor_pairs]
     weights = idf(terms)
+    dated = question.kind == WHEN and question.published
     sentences = []
     for hit, passage_words in zip(hits, words, strict=True):
         passage_set = _word_set(passage_words, hit.title)
@@ -161,6 +164,8 @@ def _score_sentences(
         prior = 0.2 / (1.0 + 0.25 * (hit.rank - 1)) + 0.5 * _dense_evidence(hit.dense_score)
         for span, coverage in _sentence_coverages(hit.text, passage_words, terms, weights):
             score = coverage + 0.5 * passage_coverage + prior
+            if dated and has_dateline(compose(hit.text[span.start : span.end]).text):
+                score += DATELINE_BONUS
             sentences.append(_Sentence(hit, span, score, support))
     return sorted(sentences, key=lambda s: -s.score)
 

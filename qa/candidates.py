@@ -84,6 +84,18 @@ _AFTER_PREPOSITION = re.compile(
 )
 
 
+# A dateline: "Thứ Ba, 23/7/2024", "Chủ nhật, ngày 5/6/2022", "Ngày đăng 08/04/2021".
+_DATELINE = re.compile(
+    r"(?:(?:Thứ\s+(?:Hai|Ba|Tư|Năm|Sáu|Bảy)|Chủ\s+nhật)\s*,\s*(?:ngày\s+)?\d|Ngày\s+đăng\s+\d)",
+    re.IGNORECASE,
+)
+
+
+def has_dateline(text: str) -> bool:
+    """True when `text` (NFC) holds an article's dateline."""
+    return _DATELINE.search(text) is not None
+
+
 @dataclass(frozen=True)
 class Candidate:
     """A typed span [start, end) of a composed sentence, with a prior in [0, 1]."""

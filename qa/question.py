@@ -248,6 +248,8 @@ class QuestionInfo:
     ordinal: bool = False
     # "đơn vị nào", "cơ quan nào": the "who" is a body, not a person.
     organisation: bool = False
+    # "được đưa tin ngày nào", "ngày đăng": the date is the article's own, in its dateline.
+    published: bool = False
     # Vietnamese keeps the question word where the answer stands ("Noble bổ nhiệm ai
     # làm chủ tịch?"): the content words just before and just after it locate the answer.
     before: tuple[str, ...] = ()
@@ -353,6 +355,15 @@ def _unit(plain: str, language: str) -> tuple[str, ...]:
     return tuple(unit)
 
 
+# Asking when a report was published or reported on: matched with diacritics, or on the
+# bare form of a question typed without them ("đăng" bare is also "đang", "Đảng").
+_PUBLISHED = re.compile(
+    r"\b(?:đưa tin|đăng tin|đăng tải|được đăng|ngày đăng|đăng ngày|"
+    r"published|posted|reported)\b"
+)
+_PUBLISHED_BARE = re.compile(
+    r"\b(?:dua tin|dang tin|dang tai|ngay dang|published|posted|reported)\b"
+)
 _ORGANISATION = re.compile(
     r"\b(?:don vi|co quan|to chuc|ban|hoi|doan the|which organi[sz]ation|what body)\s+nao\b"
     r"|which (?:organi[sz]ation|body|agency|committee)"
@@ -400,6 +411,12 @@ def _context(plain: str, language: str) -> tuple[tuple[str, ...], tuple[str, ...
     return tuple(before), tuple(after)
 
 
+def _published(question: str) -> bool:
+    if has_diacritics(question):
+        return _PUBLISHED.search(fold(question)) is not None
+    return _PUBLISHED_BARE.search(unaccent(question)) is not None
+
+
 def analyse(question: str) -> QuestionInfo:
     """Language, answer kind, content terms and counted unit of a question."""
     asked = question
@@ -431,6 +448,7 @@ def analyse(question: str) -> QuestionInfo:
         unit=_unit(plain, language),
         ordinal=re.search(r"\bthu (?:may|bao nhieu)\b", plain) is not None,
         organisation=organisation,
+        published=_published(question),
         before=before,
         after=after,
     )

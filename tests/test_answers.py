@@ -101,6 +101,8 @@ def test_unanswerable_question_is_not_answered(engine: Engine, question: str, me
             "Đơn vị nào tổ chức hội nghị sơ kết công tác Dân vận ở Chiêm Hóa?",
             "Ban Dân vận Huyện ủy Chiêm Hóa",
         ),
+        # The article's own date, from its dateline, not a date its text mentions.
+        ("Bài giao ban quý I năm 2021 được đăng ngày nào?", "08/04/2021"),
     ],
 )
 def test_typed_answers(engine: Engine, question: str, expected: str) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from qa.candidates import numbers, people
+from qa.candidates import has_dateline, numbers, people
 from qa.question import analyse
 
 
@@ -37,3 +37,15 @@ def test_a_given_name_typed_in_lower_case_before_the_title_stays_in_the_name() -
     # Only before the comma that opens a title: a lower-case verb is not a name.
     text = "Đồng chí Hà Đức phát biểu, chỉ đạo hội nghị."
     assert _texts(text, people(text)) == ["Hà Đức"]
+
+
+def test_a_question_about_publication_reads_the_dateline() -> None:
+    assert analyse("Hội nghị được đưa tin vào ngày nào?").published
+    assert analyse("Bai viet duoc dang ngay nao? ngay dang").published
+    assert analyse("When was the article published?").published
+    # "Đảng" and "đang" are not "đăng".
+    assert not analyse("Đảng bộ đang triển khai nhiệm vụ nào?").published
+    assert not analyse("Dang bo dang trien khai nhiem vu nao?").published
+    assert has_dateline("Thứ Ba, 23/7/2024")
+    assert has_dateline("Ngày đăng 08/04/2021 | 11:22")
+    assert not has_dateline("Ngày 14/12/2017, Tỉnh ủy ban hành Đề án 06.")
