@@ -34,12 +34,13 @@ B = 0.75
 def syllables(text: str) -> tuple[list[str], list[str]]:
     """Normalised syllables of `text`, with and without diacritics."""
     accented = _SYLLABLE.findall(fold(text))
-    return accented, [_plain(word) for word in accented]
+    return accented, [plain_syllable(word) for word in accented]
 
 
 @functools.lru_cache(maxsize=1 << 17)
-def _plain(syllable: str) -> str:
-    """One syllable without diacritics: a language has few syllables, so cache them all."""
+def plain_syllable(syllable: str) -> str:
+    """One syllable without diacritics (and folded): a language has few syllables, so
+    cache them all."""
     return unaccent(syllable)
 
 

