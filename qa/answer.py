@@ -16,6 +16,7 @@ Spans are found on an NFC copy and mapped back, so they index the original text.
 from __future__ import annotations
 
 import bisect
+import functools
 import re
 import unicodedata
 from collections.abc import Callable, Sequence
@@ -74,8 +75,11 @@ class _Words:
     words: tuple[tuple[str, int, int], ...]
 
     @classmethod
+    @functools.lru_cache(maxsize=256)
     def of(cls, text: str) -> _Words:
-        """The words of `text`, found on its NFC form, with spans into `text` itself."""
+        """The words of `text`, found on its NFC form, with spans into `text` itself.
+
+        Cached: a search's rerank and its answer read the same passages."""
         if unicodedata.is_normalized("NFC", text):
             # Most text: the spans are the regex's own, 10x faster than mapping them back.
             return cls(

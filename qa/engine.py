@@ -334,13 +334,15 @@ class Engine:
             fused = list((dense_scores or lexical_scores).items())
         else:
             fused = _fuse(dense_scores, lexical_scores, coverage, fusion)
-            if fusion == "zscore":
-                fused = _rerank(view, understood, fused)
-        top = fused[:k]
-        passages = view.passages([row for row, _ in top])
+        reranked = mode == "hybrid" and fusion == "zscore"
+        # One read of the passages the rerank and the answer need (a round trip in SQL).
+        rows = [row for row, _ in fused[: max(k, RERANK_DEPTH) if reranked else k]]
+        fetched = dict(zip(rows, view.passages(rows), strict=True))
+        if reranked:
+            fused = _rerank(understood, fused, fetched, view.idf)
         return [
-            _hit(passage, rank, score, dense_scores.get(row), lexical_scores.get(row))
-            for rank, ((row, score), passage) in enumerate(zip(top, passages, strict=True), 1)
+            _hit(fetched[row], rank, score, dense_scores.get(row), lexical_scores.get(row))
+            for rank, (row, score) in enumerate(fused[:k], 1)
         ]
 
 
@@ -395,13 +397,16 @@ def _fuse(
 
 
 def _rerank(
-    view: SearchView, question: QuestionInfo, fused: list[tuple[int, float]]
+    question: QuestionInfo,
+    fused: list[tuple[int, float]],
+    passages: Mapping[int, Passage],
+    idf: Callable[[Sequence[str]], list[float]],
 ) -> list[tuple[int, float]]:
     """The RERANK_DEPTH best fused passages reordered after adding how well their best
     sentence covers the question (sentence_support); the rest keep their order below."""
     head = fused[:RERANK_DEPTH]
-    passages = view.passages([row for row, _ in head])
-    supports = sentence_support(question, [(p.text, p.title) for p in passages], view.idf)
+    texts = [(passages[row].text, passages[row].title) for row, _ in head]
+    supports = sentence_support(question, texts, idf)
     rescored = [
         (row, score + SUPPORT_WEIGHT * support)
         for (row, score), support in zip(head, supports, strict=True)
