@@ -130,14 +130,31 @@ def _dense_evidence(similarity: float | None) -> float:
     return min(1.0, max(0.0, (similarity - DENSE_FLOOR) / DENSE_SPAN))
 
 
-def evidence(
-    question: QuestionInfo, passage: set[str], idf: Callable[[Sequence[str]], list[float]]
-) -> float:
-    """IDF-weighted share of the question's anchor words and adjacent word pairs that a
-    passage holds: "Hà Giang" is missing from a passage about Bắc Giang even though
-    "giang" is there."""
-    terms = [*question.anchors, *question.anchor_pairs]
-    return _coverage(passage, terms, idf(terms))
+@dataclass(frozen=True)
+class _Weighted:
+    """The question's scored terms (words and word pairs) and its anchors, each with its
+    IDF, looked up once per question: a lookup is a query when the index is in SQL."""
+
+    terms: list[str]
+    weights: list[float]
+    anchors: list[str]
+    anchor_weights: list[float]
+
+    @classmethod
+    def of(cls, question: QuestionInfo, idf: Callable[[Sequence[str]], list[float]]) -> _Weighted:
+        terms = question.weighted_terms
+        anchors = [*question.anchors, *question.anchor_pairs]
+        weights = idf([*terms, *anchors])
+        return cls(terms, weights[: len(terms)], anchors, weights[len(terms) :])
+
+    def coverage(self, words: set[str]) -> float:
+        return _coverage(words, self.terms, self.weights)
+
+    def evidence(self, passage: set[str]) -> float:
+        """IDF-weighted share of the question's anchor words and adjacent word pairs that
+        a passage holds: "Hà Giang" is missing from a passage about Bắc Giang even though
+        "giang" is there."""
+        return _coverage(passage, self.anchors, self.anchor_weights)
 
 
 def _word_set(words: _Words, title: str) -> set[str]:
@@ -151,22 +168,20 @@ def _score_sentences(
     question: QuestionInfo,
     hits: Sequence[Hit],
     words: Sequence[_Words],
-    idf: Callable[[Sequence[str]], list[float]],
+    weighted: _Weighted,
 ) -> list[_Sentence]:
     """Sentences of all hits, best first, scored by the IDF-weighted share of the
     question's words (and adjacent word pairs) in the sentence and in its passage, the
     passage's embedding similarity to the question, and its retrieval rank; a dateline
     gets DATELINE_BONUS when the question asks when the article was published."""
-    terms = question.weighted_terms
-    weights = idf(terms)
     dated = question.kind == WHEN and question.published
     sentences = []
     for hit, passage_words in zip(hits, words, strict=True):
         passage_set = _word_set(passage_words, hit.title)
-        support = evidence(question, passage_set, idf)
-        passage_coverage = _coverage(passage_set, terms, weights)
+        support = weighted.evidence(passage_set)
+        passage_coverage = weighted.coverage(passage_set)
         prior = 0.2 / (1.0 + 0.25 * (hit.rank - 1)) + 0.5 * _dense_evidence(hit.dense_score)
-        for span, coverage in _sentence_coverages(hit.text, passage_words, terms, weights):
+        for span, coverage in _sentence_coverages(hit.text, passage_words, weighted):
             score = coverage + 0.5 * passage_coverage + prior
             if dated and has_dateline(compose(hit.text[span.start : span.end]).text):
                 score += DATELINE_BONUS
@@ -174,19 +189,12 @@ def _score_sentences(
     return sorted(sentences, key=lambda s: -s.score)
 
 
-def _sentence_coverages(
-    text: str, words: _Words, terms: Sequence[str], weights: Sequence[float]
-) -> list[tuple[Span, float]]:
-    """Each sentence of a passage with the IDF-weighted share of `terms` it holds."""
+def _sentence_coverages(text: str, words: _Words, weighted: _Weighted) -> list[tuple[Span, float]]:
+    """Each sentence of a passage with the IDF-weighted share of the question it holds."""
     found = []
     for span in split_sentences(text):
         inside = [w for w, _, _ in words.within(span.start, span.end)]
-        found.append(
-            (
-                Span(span.start, span.end),
-                _coverage(set(inside) | set(pairs(inside)), terms, weights),
-            )
-        )
+        found.append((Span(span.start, span.end), weighted.coverage({*inside, *pairs(inside)})))
     return found
 
 
@@ -196,16 +204,15 @@ def sentence_support(
     idf: Callable[[Sequence[str]], list[float]],
 ) -> list[float]:
     """For each (text, title) passage, the share of the question's words and word pairs
-    (IDF-weighted) that its best single sentence holds, times the passage's `evidence`:
-    an answer usually sits in one sentence that repeats the question, in a passage that
-    names what the question names ("Chiêm Hóa")."""
-    terms = question.weighted_terms
-    weights = idf(terms)
+    (IDF-weighted) that its best single sentence holds, times the passage's evidence
+    (its share of the question's anchors): an answer usually sits in one sentence that
+    repeats the question, in a passage that names what the question names ("Chiêm Hóa")."""
+    weighted = _Weighted.of(question, idf)
     supports = []
     for text, title in passages:
         words = _Words.of(text)
-        best = max((c for _, c in _sentence_coverages(text, words, terms, weights)), default=0.0)
-        supports.append(best * evidence(question, _word_set(words, title), idf))
+        best = max((c for _, c in _sentence_coverages(text, words, weighted)), default=0.0)
+        supports.append(best * weighted.evidence(_word_set(words, title)))
     return supports
 
 
@@ -294,8 +301,7 @@ def _candidates(
     sentence: str,
     words: list[tuple[str, int, int]],
     question: QuestionInfo,
-    closeness_terms: Sequence[str],
-    weights: Sequence[float],
+    weighted: _Weighted,
 ) -> list[tuple[Span, float]]:
     """Scored answer spans in one sentence (offsets within the sentence)."""
     gap = _gap(words, question, len(sentence))
@@ -318,7 +324,7 @@ def _candidates(
         label = _LABELLED.search(sentence, 0, start)
         first = label.start() if label else segment[0]
         near = [(w, s, e) for w, s, e in words if first <= s < segment[1]]
-        closeness = _closeness(near, start, end, closeness_terms, weights)
+        closeness = _closeness(near, start, end, weighted.terms, weighted.weights)
         placed = 0.5 if gap.start <= start and end <= gap.end else 0.0
         scored.append((Span(start, end), candidate.prior + closeness + placed))
     # No span of the asked type: the words where the answer should stand, less trusted.
@@ -335,9 +341,8 @@ def extract_answer(
     idf: inverse document frequencies of diacritics-free terms.
     """
     words = [_Words.of(hit.text) for hit in hits]
-    closeness_terms = question.weighted_terms
-    weights = idf(closeness_terms)
-    sentences = _score_sentences(question, hits, words, idf)
+    weighted = _Weighted.of(question, idf)
+    sentences = _score_sentences(question, hits, words, weighted)
     best_sentence: dict[int, Span] = {}
     for sentence in sentences:
         best_sentence.setdefault(sentence.hit.rank, sentence.span)
@@ -355,7 +360,7 @@ def extract_answer(
                 sentence.span.start, sentence.span.end
             )
         ]
-        for local, prior in _candidates(text, local_words, question, closeness_terms, weights):
+        for local, prior in _candidates(text, local_words, question, weighted):
             total = sentence.score + prior
             if best is None or total > best[0]:
                 span = Span(sentence.span.start + local.start, sentence.span.start + local.end)
