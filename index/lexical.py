@@ -31,17 +31,30 @@ K1 = 1.5
 B = 0.75
 
 
+# Number words that can only mean a number. "hai", "ba", "năm" and "một" stay words:
+# without diacritics, or as "year" and "a", they mean other things.
+_NUMBER_WORDS = {"bốn": "4", "sáu": "6", "bảy": "7", "tám": "8", "chín": "9", "mười": "10"}
+
+
+def number_term(word: str) -> str:
+    """A folded syllable as a term: digits without leading zeros and number words as
+    digits, so "06 tháng", "6 tháng" and "sáu tháng" share their terms."""
+    if word.isascii() and word.isdigit():
+        return word.lstrip("0") or "0"
+    return _NUMBER_WORDS.get(word, word)
+
+
 def syllables(text: str) -> tuple[list[str], list[str]]:
-    """Normalised syllables of `text`, with and without diacritics."""
-    accented = _SYLLABLE.findall(fold(text))
+    """Normalised syllables of `text` (see number_term), with and without diacritics."""
+    accented = [number_term(word) for word in _SYLLABLE.findall(fold(text))]
     return accented, [plain_syllable(word) for word in accented]
 
 
 @functools.lru_cache(maxsize=1 << 17)
 def plain_syllable(syllable: str) -> str:
-    """One syllable without diacritics (and folded): a language has few syllables, so
-    cache them all."""
-    return unaccent(syllable)
+    """One syllable as a diacritics-free term (folded, see number_term): a language has
+    few syllables, so cache them all."""
+    return unaccent(number_term(fold(syllable)))
 
 
 def pairs(words: Sequence[str]) -> list[str]:

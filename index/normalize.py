@@ -16,7 +16,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
-NORMALIZER_VERSION = "vi-1"
+NORMALIZER_VERSION = "vi-2"
 
 # The five Vietnamese tone marks as combining characters.
 _TONE_MARKS = frozenset("\u0300\u0301\u0303\u0309\u0323")

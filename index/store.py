@@ -243,6 +243,12 @@ def load_index(folder: Path) -> IndexData:
     """Read and cross-check an index folder; any damage raises IndexCorrupted."""
     folder = Path(folder)
     manifest = read_manifest(folder)
+    if manifest.get("normalizer") != NORMALIZER_VERSION:
+        raise IndexVersionMismatch(
+            f"{folder} was built with text normaliser {manifest.get('normalizer')!r}; this "
+            f"version indexes words with {NORMALIZER_VERSION!r}. Rebuild it with "
+            "`python -m qa ingest`."
+        )
     data_dir = folder / manifest["generation"]
     try:
         documents = tuple(

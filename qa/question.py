@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from index.lexical import pairs
+from index.lexical import pairs, plain_syllable, syllables
 from index.normalize import canonical, fold, has_diacritics, unaccent
 
 WHO, NUMBER, WHEN, WHERE, WHAT = "who", "number", "when", "where", "what"
@@ -383,7 +383,7 @@ def _anchor_runs(question: str, language: str) -> list[list[str]]:
     runs: list[list[str]] = [[]]
     for index, match in enumerate(re.finditer(r"\w+", question)):
         word = match.group()
-        plain = unaccent(word)
+        plain = plain_syllable(word)
         if language == "vi":
             anchor = plain not in QUESTION_WORDS and fold(word) not in LINKING_WORDS
         else:
@@ -410,7 +410,7 @@ def _context(plain: str, language: str) -> tuple[tuple[str, ...], tuple[str, ...
         return (), ()
 
     def content(text: str) -> list[str]:
-        return [w for w in _SYLLABLE.findall(text) if w not in QUESTION_WORDS]
+        return [plain_syllable(w) for w in _SYLLABLE.findall(text) if w not in QUESTION_WORDS]
 
     before = content(plain[: match.start()])[-CONTEXT_WORDS:]
     after = content(plain[match.end() :])[:CONTEXT_WORDS]
@@ -430,7 +430,7 @@ def analyse(question: str) -> QuestionInfo:
     # NFC with canonical tones: NFD marks would split words in the patterns below.
     question = canonical(question)
     plain = unaccent(question)
-    words = _SYLLABLE.findall(plain)
+    words = syllables(question)[1]
     language = _language(question)
     stop = _ENGLISH if language == "en" else frozenset()
     terms = tuple(

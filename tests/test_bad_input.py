@@ -501,6 +501,14 @@ CASES = [
     ),
     pytest.param(
         Case(
+            lambda c: _load(c, c.damaged(lambda f: _edit_manifest(f, normalizer="vi-1"))),
+            IndexVersionMismatch,
+            "normaliser 'vi-1'",
+        ),
+        id="index-older-normaliser",
+    ),
+    pytest.param(
+        Case(
             lambda c: Engine.load(
                 c.damaged(lambda f: (f / "manifest.json").write_text("{ not json"))
             ),

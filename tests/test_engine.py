@@ -69,6 +69,20 @@ def test_old_tone_query_matches_new_tone_text(engine: Engine) -> None:
     assert _keys(old) == _keys(new)
 
 
+@pytest.mark.parametrize("count", ["sáu", "6", "06", "SÁU"])
+def test_numbers_written_as_words_or_with_zeros_match(engine: Engine, count: str) -> None:
+    # The Bắc Kạn report writes "06 tháng đầu năm", "6 tháng cuối năm" and "sáu tháng cuối".
+    query = f"Ban Dân vận Thành ủy Bắc Kạn sơ kết {count} tháng đầu năm"
+    hits = engine.search(query, k=5, mode="lexical")
+    reference = engine.search(
+        "Ban Dân vận Thành ủy Bắc Kạn sơ kết 6 tháng đầu năm", k=5, mode="lexical"
+    )
+    assert [(h.doc_id, h.start, h.lexical_score) for h in hits] == [
+        (h.doc_id, h.start, h.lexical_score) for h in reference
+    ]
+    assert hits[0].doc_id.startswith("000_") and "công tác 06 tháng đầu năm" in hits[0].text
+
+
 def test_no_diacritics_query_retrieves_the_right_report(engine: Engine) -> None:
     hits = engine.search("Ban Dan van Tinh uy Bac Giang lam viec voi Thuong truc Tinh uy", k=3)
     assert hits[0].doc_id.startswith("002_")

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from index.lexical import syllables
 from index.normalize import canonical, fold, has_diacritics, normalize, strip_diacritics, unaccent
 
 
@@ -69,3 +70,21 @@ def test_fast_and_offset_forms_agree_on_the_corpus(corpus_dir: Path, form: str) 
 def test_span_outside_text_is_refused() -> None:
     with pytest.raises(ValueError, match="outside"):
         normalize("abc").to_original(2, 5)
+
+
+@pytest.mark.parametrize(
+    ("text", "terms"),
+    [
+        ("06 tháng", ["6", "tháng"]),
+        ("Sáu tháng", ["6", "tháng"]),
+        ("Thứ Bảy, 08/04/2021", ["thứ", "7", "8", "4", "2021"]),
+        ("mười buổi, 0 và 00", ["10", "buổi", "0", "và", "0"]),
+        # Words that are not only numbers stay words: "năm" (year), "hai" (also hải typed bare).
+        ("năm 2022 hai mươi", ["năm", "2022", "hai", "mươi"]),
+        ("sau tháng", ["sau", "tháng"]),
+    ],
+)
+def test_number_words_and_leading_zeros_become_one_term(text: str, terms: list[str]) -> None:
+    accented, plain = syllables(text)
+    assert accented == terms
+    assert plain == [unaccent(term) for term in terms]
