@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import statistics
 from collections.abc import Mapping, Sequence
+
+import numpy as np
 
 # Cormack, Clarke & Büttcher (2009): k=60 damps the head of each list so a document
 # ranked well by both retrievers beats one ranked first by only one.
@@ -42,9 +43,10 @@ def zscore_fusion(
     for scores, weight in zip(score_lists, weights, strict=True):
         if not scores:
             continue
-        values = list(scores.values())
-        mean = statistics.fmean(values)
-        spread = statistics.pstdev(values) or 1.0
+        # numpy: statistics.pstdev is exact but took a millisecond per list of 100.
+        values = np.fromiter(scores.values(), dtype=np.float64, count=len(scores))
+        mean = float(values.mean())
+        spread = float(values.std()) or 1.0
         z = {item: (value - mean) / spread for item, value in scores.items()}
         normalised.append((z, min(z.values()), weight))
     ids = dict.fromkeys(item for scores in score_lists for item in scores)
