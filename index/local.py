@@ -73,7 +73,7 @@ class LocalIndex:
         cls, embedder: EmbedderInfo, dense_policy: str = "auto", folder: Path | None = None
     ) -> LocalIndex:
         """An index with no documents yet (see DenseStore for the dense policies)."""
-        stores = (DenseStore.empty(embedder.dim, dense_policy), LexicalStore(None, 0))
+        stores = (DenseStore.empty(embedder.dim, dense_policy), LexicalStore.empty())
         return cls(IndexData(embedder, (), (), *stores, now_iso()), folder)
 
     @property
@@ -110,6 +110,7 @@ class LocalIndex:
         kept_rows = [i for i, p in enumerate(data.passages) if p.doc_id not in changes]
         dense = data.dense.keep(kept_rows)
         dense.add(vectors)
+        lexical = data.lexical.keep(kept_rows).add([p.indexed_text for p in passages])
         all_passages = tuple(data.passages[i] for i in kept_rows) + tuple(passages)
         documents = tuple(d for d in data.documents if d.doc_id not in changes)
         self.data = dataclasses.replace(
@@ -117,7 +118,7 @@ class LocalIndex:
             documents=documents + tuple(d for d in changes.values() if d is not None),
             passages=all_passages,
             dense=dense,
-            lexical=LexicalStore.build([p.indexed_text for p in all_passages]),
+            lexical=lexical,
         )
 
     @contextlib.contextmanager

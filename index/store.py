@@ -40,7 +40,7 @@ from index.lexical import LexicalStore
 from index.normalize import NORMALIZER_VERSION
 from index.passages import Passage
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 _GENERATION = re.compile(r"gen-\d{6}")
 MANIFEST = "manifest.json"
 LOCK = ".lock"
