@@ -330,6 +330,11 @@ class LexicalStore:
         saturation /= saturation + np.take(self._norms[form], rows)
         return saturation
 
+    @property
+    def cached_bytes(self) -> int:
+        """Memory taken by the common words' score vectors computed so far."""
+        return sum(scores.nbytes for scores in list(self._common.values()))
+
     def _common_scores(self, form: str, column: int) -> np.ndarray:
         """A common term's BM25 score of every row, kept once computed (the store never
         changes): the few such terms hold most of the postings a query reads."""
