@@ -4,11 +4,13 @@ The pipeline, for a question and its retrieved hits:
 1. every sentence of every hit is scored by the IDF-weighted share of the question's
    terms it holds (and its passage holds), plus the hit's retrieval rank (and, for a
    question about when an article was published, whether it is the dateline);
-2. the best sentences are searched for candidates of the asked kind (a person, a number
-   with its unit, a date, a place); a "what" question takes the clause after the words it
-   shares with the question;
-3. the answer's confidence is how much of the question its passage covers; below the
-   calibrated threshold the engine says it found no answer.
+2. the best sentences are searched for candidates (qa.reader): one of the asked kind (a
+   person, a number with its unit, a date, a place) is ranked by the hand-set rules; a
+   "what" question ranks phrases, names and the gap phrase (the clause where its question
+   word would stand) by a learned score plus the rules;
+3. the answer's confidence is how much of the question its passage covers, less when its
+   span's type and place support it less; below the calibrated threshold the engine says
+   it found no answer.
 The same sentence scores (sentence_support) let the search reorder its best hits.
 Spans are found on an NFC copy and mapped back, so they index the original text.
 """
@@ -26,7 +28,8 @@ from functools import cached_property
 from index.chunk import split_sentences
 from index.lexical import pairs, plain_syllable
 from index.normalize import compose
-from qa.candidates import Candidate, has_dateline, typed_candidates
+from qa import reader
+from qa.candidates import has_dateline
 from qa.question import WHAT, WHEN, QuestionInfo
 from qa.types import Answer, HighlightedHit, Hit, Span
 
@@ -36,28 +39,16 @@ NOT_FOUND = {
 }
 # Below this confidence the answer is withheld (calibrated on the seed dev sets).
 MIN_CONFIDENCE = 0.40
+# Sentences searched for a typed answer, and for the answer to a "what" question (the
+# learned ranker alone scored CV F1 .361-.366 with 3, 4 or 8 of them; 4 keeps `ask` fast).
 SENTENCES_TRIED = 8
+WHAT_SENTENCES = 4
 # A question about when an article was published reads its dateline first.
 DATELINE_BONUS = 1.0
-FALLBACK_PRIOR = 0.5
-# Question words this many words from a candidate count half (12: flat within a
-# clause, so mostly a tie-break between candidates; 3-60 measured within 0.5 F1).
-CLOSE_WORDS = 12.0
 # e5 cosines of a question and a passage that answers it lie around 0.80-0.92.
 DENSE_FLOOR = 0.78
 DENSE_SPAN = 0.12
 _SYLLABLE = re.compile(r"\w+")
-_CLAUSE_END = re.compile(r"[.;:!?…]|,\s|\s[-–]\s")
-_LEADING_FILLER = re.compile(
-    r"(?:\W+|(?:là|gồm|bao gồm|có|được|đã|sẽ|the|is|was|were|are|of|by)\b)+\s*",
-    re.IGNORECASE,
-)
-_TRAILING_FILLER = re.compile(r"\s+(?:là|đã|được|của|thì|và)\s*$", re.IGNORECASE)
-_QUOTED = re.compile(r"[“\"«]([^”\"»]+)[”\"»]")
-_LIST_END = re.compile(r"[.;!?…]")
-# Parts of a sentence that keep a name with its title: "A, Chủ tịch X; B, Phó Chủ tịch Y".
-_SEGMENT = re.compile(r"[^;:]+")
-_LABELLED = re.compile(r"[^;:]+:\s*$")
 
 
 @dataclass(frozen=True)
@@ -216,130 +207,25 @@ def sentence_support(
     return supports
 
 
-def _gap(words: list[tuple[str, int, int]], question: QuestionInfo, size: int) -> Span:
-    """Where the answer should stand in a sentence: after the last occurrence of the
-    words that precede the question word, before the next occurrence of the words that
-    follow it (the whole sentence when neither is found)."""
-    start = 0
-    for word in reversed(question.before):
-        ends = [e for w, _, e in words if w == word]
-        if ends:
-            start = ends[-1]
-            break
-    end = size
-    for word in question.after:
-        starts = [s for w, s, _ in words if w == word and s >= start]
-        if starts:
-            end = starts[0]
-            break
-    return Span(start, end) if end > start else Span(0, size)
+@dataclass(frozen=True)
+class Reading:
+    """A candidate answer: its passage, sentence and span (in the passage), the evidence
+    of its passage (0..1) and its reader features (qa.reader.FEATURES)."""
+
+    hit: Hit
+    sentence: Span
+    span: Span
+    evidence: float
+    features: tuple[float, ...]
 
 
-def _gap_phrase(sentence: str, gap: Span, question: QuestionInfo) -> Candidate | None:
-    """For "what" questions: the words in the gap, cut at clause punctuation and trimmed
-    of linking words ("là", "được"); after a colon the whole list is kept, and a phrase in
-    quotes is kept whole."""
-    start, end = gap.start, gap.end
-    filler = _LEADING_FILLER.match(sentence, start)
-    listed = filler is not None and ":" in filler.group()
-    start = filler.end() if filler else start
-    quoted = _QUOTED.match(sentence, start - 1) if start else None
-    if quoted:
-        # A quoted name or slogan is one answer, commas and all.
-        end = quoted.end(1)
-    elif question.before:
-        stop = (_LIST_END if listed else _CLAUSE_END).search(sentence, start, end)
-        end = stop.start() if stop else end
-    else:
-        # The question word opened the question: the answer ends the clause before the gap end.
-        end = len(sentence[:end].rstrip(" .!?…"))
-        clause_starts = [m.end() for m in _CLAUSE_END.finditer(sentence, 0, end)]
-        start = max([start, *clause_starts])
-    text = sentence[start:end]
-    trimmed = text.rstrip(" ,;:-–")
-    end = start + len(trimmed)
-    trailing = _TRAILING_FILLER.search(sentence, start, end)
-    if trailing:
-        end = trailing.start()
-    if end - start < 2:
-        return None
-    return Candidate(start, end, 0.5)
-
-
-def _closeness(
-    near: list[tuple[str, int, int]],
-    start: int,
-    end: int,
-    terms: Sequence[str],
-    weights: Sequence[float],
-) -> float:
-    """IDF-weighted share of the question terms among `near` words, each counted by how
-    close it stands to the candidate [start, end): full weight when adjacent, half at
-    CLOSE_WORDS words away."""
-    total = sum(weights)
-    if not total:
-        return 0.0
-    last_left = sum(s < start for _, s, _ in near) - 1
-    first_right = len(near) - sum(s >= end for _, s, _ in near)
-    distance: dict[str, int] = {}
-    gaps = [max(0, last_left - index, index - first_right) for index in range(len(near))]
-    for (word, _, _), gap in zip(near, gaps, strict=True):
-        distance[word] = min(gap, distance.get(word, gap))
-    # Adjacent pairs ("cong_nhan"), as far as their farther syllable.
-    for index, pair in enumerate(pairs([word for word, _, _ in near])):
-        gap = max(gaps[index], gaps[index + 1])
-        distance[pair] = min(gap, distance.get(pair, gap))
-    found = sum(
-        weight * 0.5 ** (distance[term] / CLOSE_WORDS)
-        for term, weight in zip(terms, weights, strict=True)
-        if term in distance
-    )
-    return found / total
-
-
-def _candidates(
-    sentence: str,
-    words: list[tuple[str, int, int]],
-    question: QuestionInfo,
-    weighted: _Weighted,
-) -> list[tuple[Span, float]]:
-    """Scored answer spans in one sentence (offsets within the sentence)."""
-    gap = _gap(words, question, len(sentence))
-    phrase = _gap_phrase(sentence, gap, question)
-    gap_answer = [(Span(phrase.start, phrase.end), phrase.prior)] if phrase else []
-    if question.kind == WHAT:
-        return gap_answer
-    composed = compose(sentence)
-    terms = set(question.terms)
-    segments = [m.span() for m in _SEGMENT.finditer(sentence)]
-    scored = []
-    for candidate in typed_candidates(composed.text, question):
-        start, end = composed.to_original(candidate.start, candidate.end)
-        inside = [w for w, s, e in words if s >= start and e <= end]
-        # An answer that only repeats the question ("năm 2022" asked, "năm 2022" found).
-        if inside and all(w in terms for w in inside):
-            continue
-        segment = next(((a, b) for a, b in segments if a <= start < b), (0, len(sentence)))
-        # "Lượt xem: 1748": a value right after a colon belongs with the label before it.
-        label = _LABELLED.search(sentence, 0, start)
-        first = label.start() if label else segment[0]
-        near = [(w, s, e) for w, s, e in words if first <= s < segment[1]]
-        closeness = _closeness(near, start, end, weighted.terms, weighted.weights)
-        placed = 0.5 if gap.start <= start and end <= gap.end else 0.0
-        scored.append((Span(start, end), candidate.prior + closeness + placed))
-    # No span of the asked type: the words where the answer should stand, less trusted.
-    return scored or [(span, FALLBACK_PRIOR * prior) for span, prior in gap_answer]
-
-
-def extract_answer(
+def _read(
     question: QuestionInfo,
     hits: Sequence[Hit],
     idf: Callable[[Sequence[str]], list[float]],
-) -> Answer:
-    """The answer to `question` from `hits` (see the module docstring).
-
-    idf: inverse document frequencies of diacritics-free terms.
-    """
+) -> tuple[tuple[HighlightedHit, ...], list[Reading]]:
+    """The hits with their best sentences highlighted, and the candidate answers in the
+    SENTENCES_TRIED best sentences."""
     words = [_Words.of(hit.text) for hit in hits]
     weighted = _Weighted.of(question, idf)
     sentences = _score_sentences(question, hits, words, weighted)
@@ -351,38 +237,75 @@ def extract_answer(
         for hit, passage_words in zip(hits, words, strict=True)
     )
     words_of = {hit.rank: passage_words for hit, passage_words in zip(hits, words, strict=True)}
-    best: tuple[float, _Sentence, Span, float] | None = None
-    for sentence in sentences[:SENTENCES_TRIED]:
-        text = sentence.hit.text[sentence.span.start : sentence.span.end]
-        local_words = [
-            (w, s - sentence.span.start, e - sentence.span.start)
-            for w, s, e in words_of[sentence.hit.rank].within(
-                sentence.span.start, sentence.span.end
+    found = []
+    tried = WHAT_SENTENCES if question.kind == WHAT else SENTENCES_TRIED
+    for rank, sentence in enumerate(sentences[:tried]):
+        start, end = sentence.span.start, sentence.span.end
+        read = reader.Sentence(
+            text=sentence.hit.text[start:end],
+            words=[
+                (w, s - start, e - start)
+                for w, s, e in words_of[sentence.hit.rank].within(start, end)
+            ],
+            score=sentence.score,
+            rank=rank,
+            best_score=sentences[0].score,
+            passage_rank=sentence.hit.rank,
+        )
+        for proposal in reader.proposals(read, question, weighted.terms, weighted.weights):
+            span = Span(start + proposal.span.start, start + proposal.span.end)
+            found.append(
+                Reading(sentence.hit, sentence.span, span, sentence.evidence, proposal.features)
             )
-        ]
-        for local, prior in _candidates(text, local_words, question, weighted):
-            total = sentence.score + prior
-            if best is None or total > best[0]:
-                span = Span(sentence.span.start + local.start, sentence.span.start + local.end)
-                best = (total, sentence, span, prior)
-    confidence = 0.0
+    return highlighted, found
+
+
+def readings(
+    question: QuestionInfo,
+    hits: Sequence[Hit],
+    idf: Callable[[Sequence[str]], list[float]],
+) -> list[Reading]:
+    """The candidate answers that extract_answer chooses from (for fitting the reader)."""
+    return _read(question, hits, idf)[1]
+
+
+def confidence(evidence: float, sureness: float) -> float:
+    """How sure an answer is: its passage's evidence, less when its span's type and place
+    support it less (qa.reader.sureness)."""
+    return evidence * (0.6 + 0.4 * sureness)
+
+
+def extract_answer(
+    question: QuestionInfo,
+    hits: Sequence[Hit],
+    idf: Callable[[Sequence[str]], list[float]],
+) -> Answer:
+    """The answer to `question` from `hits` (see the module docstring).
+
+    idf: inverse document frequencies of diacritics-free terms.
+    """
+    highlighted, found = _read(question, hits, idf)
+    best = max(
+        found, key=lambda reading: reader.rank(reading.features, question.kind), default=None
+    )
+    sure = 0.0
     if best is not None:
-        _, sentence, span, prior = best
-        confidence = sentence.evidence * (0.6 + 0.4 * min(1.0, prior))
-        if confidence >= MIN_CONFIDENCE:
-            offset = sentence.hit.start
+        reading = best
+        sure = confidence(reading.evidence, reader.sureness(reading.features, question.kind))
+        if sure >= MIN_CONFIDENCE:
+            span, offset = reading.span, reading.hit.start
             return Answer(
                 question=question.text,
                 found=True,
-                text=sentence.hit.text[span.start : span.end],
+                text=reading.hit.text[span.start : span.end],
                 message="",
                 kind=question.kind,
                 language=question.language,
-                confidence=round(confidence, 4),
-                hit=sentence.hit,
+                confidence=round(sure, 4),
+                hit=reading.hit,
                 span=span,
                 document_span=Span(offset + span.start, offset + span.end),
-                sentence=sentence.span,
+                sentence=reading.sentence,
                 passages=highlighted,
             )
     return Answer(
@@ -392,7 +315,7 @@ def extract_answer(
         message=NOT_FOUND[question.language],
         kind=question.kind,
         language=question.language,
-        confidence=round(confidence, 4),
+        confidence=round(sure, 4),
         hit=None,
         span=None,
         document_span=None,

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from index.normalize import fold, unaccent
-from qa.question import NUMBER, WHEN, WHERE, WHO, QuestionInfo
+from qa.question import QuestionInfo
 
 # Common Vietnamese family names: a run of capitalised syllables starting with one is
 # almost surely a person ("Hà Đức Tập", "Triệu Thị Thu Hoài").
@@ -109,7 +109,7 @@ class Candidate:
     prior: float
 
 
-def _capitalised_runs(text: str) -> Iterator[list[re.Match[str]]]:
+def capitalised_runs(text: str) -> Iterator[list[re.Match[str]]]:
     """Runs of capitalised words separated by single spaces."""
     run: list[re.Match[str]] = []
     for match in _TOKEN.finditer(text):
@@ -131,7 +131,7 @@ def people(text: str) -> list[Candidate]:
     "Hà Đức Tập". A run right after a place word ("tỉnh Bắc Giang") is a place.
     """
     found = []
-    for run in _capitalised_runs(text):
+    for run in capitalised_runs(text):
         words = list(run)
         while words and fold(words[0].group()) in NOT_NAME_WORDS:
             words.pop(0)
@@ -218,16 +218,3 @@ def _longest(candidates: list[Candidate]) -> list[Candidate]:
             continue
         kept.append(candidate)
     return kept
-
-
-def typed_candidates(text: str, question: QuestionInfo) -> list[Candidate]:
-    """Candidates of the kind the question asks for (empty for "what" questions)."""
-    if question.kind == WHO:
-        return organisations(text) if question.organisation else people(text)
-    if question.kind == NUMBER:
-        return numbers(text, question)
-    if question.kind == WHEN:
-        return dates(text)
-    if question.kind == WHERE:
-        return places(text)
-    return []

@@ -304,6 +304,11 @@ class Engine:
             hits = self._search(view, question, understood, k, mode, "zscore")
             return extract_answer(understood, hits, view.idf)
 
+    def idf(self, plain_terms: Sequence[str]) -> list[float]:
+        """Inverse document frequencies of diacritics-free terms in the index now."""
+        with self._backend.view(None) as view:
+            return view.idf(plain_terms)
+
     def _search(
         self,
         view: SearchView,
