@@ -49,6 +49,7 @@ DATELINE_BONUS = 1.0
 DENSE_FLOOR = 0.78
 DENSE_SPAN = 0.12
 _SYLLABLE = re.compile(r"\w+")
+_ROMAN = re.compile(r"[IVXLCDM]+")
 
 
 @dataclass(frozen=True)
@@ -64,6 +65,8 @@ class _Words:
     """Diacritics-free syllables of a passage with their spans in the passage."""
 
     words: tuple[tuple[str, int, int], ...]
+    # Words written in capitals, two letters or more ("GĐVH", "UBND"): initialisms.
+    capitals: frozenset[str]
 
     @classmethod
     @functools.lru_cache(maxsize=256)
@@ -73,16 +76,28 @@ class _Words:
         Cached: a search's rerank and its answer read the same passages."""
         if unicodedata.is_normalized("NFC", text):
             # Most text: the spans are the regex's own, 10x faster than mapping them back.
-            return cls(
-                tuple((plain_syllable(m.group()), *m.span()) for m in _SYLLABLE.finditer(text))
-            )
-        composed = compose(text)
-        return cls(
-            tuple(
+            words = tuple((plain_syllable(m.group()), *m.span()) for m in _SYLLABLE.finditer(text))
+        else:
+            composed = compose(text)
+            words = tuple(
                 (plain_syllable(m.group()), *composed.to_original(m.start(), m.end()))
                 for m in _SYLLABLE.finditer(composed.text)
             )
+        capitals = frozenset(
+            w
+            for w, s, e in words
+            if e - s > 1 and text[s:e].isupper() and not _ROMAN.fullmatch(text[s:e])
         )
+        return cls(words, capitals)
+
+    def with_initialisms(self, found: set[str], question: QuestionInfo) -> set[str]:
+        """`found` (words of this text) plus the words and word pairs of each question
+        phrase whose initialism it holds in capitals: "GĐVH" stands for "gia đình văn
+        hóa", "KDC" for "khu dân cư"."""
+        for initials, phrase in question.initialisms:
+            if initials in found and initials in self.capitals:
+                found |= {*phrase, *pairs(phrase)}
+        return found
 
     @cached_property
     def _starts(self) -> list[int]:
@@ -148,11 +163,15 @@ class _Weighted:
         return _coverage(passage, self.anchors, self.anchor_weights)
 
 
-def _word_set(words: _Words, title: str) -> set[str]:
-    """The syllables and adjacent pairs of a passage and its title."""
-    title_words = [w for w, _, _ in _Words.of(title).words]
+def _word_set(words: _Words, title: str, question: QuestionInfo) -> set[str]:
+    """The syllables and adjacent pairs of a passage and its title, with the question
+    phrases their initialisms stand for."""
+    title_words = _Words.of(title)
     sequence = [w for w, _, _ in words.words]
-    return {*sequence, *title_words, *pairs(sequence), *pairs(title_words)}
+    found = {*sequence, *pairs(sequence)}
+    titled = [w for w, _, _ in title_words.words]
+    found = words.with_initialisms(found, question)
+    return title_words.with_initialisms(found | {*titled, *pairs(titled)}, question)
 
 
 def _score_sentences(
@@ -168,11 +187,11 @@ def _score_sentences(
     dated = question.kind == WHEN and question.published
     sentences = []
     for hit, passage_words in zip(hits, words, strict=True):
-        passage_set = _word_set(passage_words, hit.title)
+        passage_set = _word_set(passage_words, hit.title, question)
         support = weighted.evidence(passage_set)
         passage_coverage = weighted.coverage(passage_set)
         prior = 0.2 / (1.0 + 0.25 * (hit.rank - 1)) + 0.5 * _dense_evidence(hit.dense_score)
-        for span, coverage in _sentence_coverages(hit.text, passage_words, weighted):
+        for span, coverage in _sentence_coverages(hit.text, passage_words, question, weighted):
             score = coverage + 0.5 * passage_coverage + prior
             if dated and has_dateline(compose(hit.text[span.start : span.end]).text):
                 score += DATELINE_BONUS
@@ -180,12 +199,15 @@ def _score_sentences(
     return sorted(sentences, key=lambda s: -s.score)
 
 
-def _sentence_coverages(text: str, words: _Words, weighted: _Weighted) -> list[tuple[Span, float]]:
+def _sentence_coverages(
+    text: str, words: _Words, question: QuestionInfo, weighted: _Weighted
+) -> list[tuple[Span, float]]:
     """Each sentence of a passage with the IDF-weighted share of the question it holds."""
     found = []
     for span in split_sentences(text):
         inside = [w for w, _, _ in words.within(span.start, span.end)]
-        found.append((Span(span.start, span.end), weighted.coverage({*inside, *pairs(inside)})))
+        held = words.with_initialisms({*inside, *pairs(inside)}, question)
+        found.append((Span(span.start, span.end), weighted.coverage(held)))
     return found
 
 
@@ -202,8 +224,10 @@ def sentence_support(
     supports = []
     for text, title in passages:
         words = _Words.of(text)
-        best = max((c for _, c in _sentence_coverages(text, words, weighted)), default=0.0)
-        supports.append(best * weighted.evidence(_word_set(words, title)))
+        best = max(
+            (c for _, c in _sentence_coverages(text, words, question, weighted)), default=0.0
+        )
+        supports.append(best * weighted.evidence(_word_set(words, title, question)))
     return supports
 
 

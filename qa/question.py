@@ -254,6 +254,9 @@ class QuestionInfo:
     # làm chủ tịch?"): the content words just before and just after it locate the answer.
     before: tuple[str, ...] = ()
     after: tuple[str, ...] = ()
+    # Runs of anchors with their initials, as reports abbreviate them in capitals:
+    # ("gdvh", ("gia", "dinh", "van", "hoa")) for "GĐVH".
+    initialisms: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
     @property
     def weighted_terms(self) -> list[str]:
@@ -417,6 +420,21 @@ def _context(plain: str, language: str) -> tuple[tuple[str, ...], tuple[str, ...
     return tuple(before), tuple(after)
 
 
+INITIALISM_WORDS = range(2, 7)
+
+
+def _initialisms(runs: list[list[str]]) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """Every stretch of 2 to 6 adjacent anchor words (no digits) with its initials."""
+    found = []
+    for run in runs:
+        for size in INITIALISM_WORDS:
+            for start in range(len(run) - size + 1):
+                phrase = tuple(run[start : start + size])
+                if not any(word[0].isdigit() for word in phrase):
+                    found.append(("".join(word[0] for word in phrase), phrase))
+    return tuple(found)
+
+
 def _published(question: str) -> bool:
     if has_diacritics(question):
         return _PUBLISHED.search(fold(question)) is not None
@@ -458,4 +476,5 @@ def analyse(question: str) -> QuestionInfo:
         published=_published(question),
         before=before,
         after=after,
+        initialisms=_initialisms(runs) if language == "vi" else (),
     )

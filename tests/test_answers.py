@@ -3,12 +3,15 @@ honest "not found", and the evaluation metrics on hand-computed examples."""
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
 
 from qa import Engine
+from qa.answer import extract_answer
 from qa.evaluate import answer_scores, exact_match, read_questions, token_f1
+from qa.question import analyse
 from qa.types import Answer
 
 CHAIR = "Hà Đức Tập"
@@ -103,6 +106,8 @@ def test_unanswerable_question_is_not_answered(engine: Engine, question: str, me
         ),
         # The article's own date, from its dateline, not a date its text mentions.
         ("Bài giao ban quý I năm 2021 được đăng ngày nào?", "08/04/2021"),
+        # The report writes "đăng ký GĐVH": the initialism holds "gia đình văn hóa".
+        ("Bao nhiêu hộ ở thành phố Bắc Kạn đăng ký gia đình văn hóa?", "11.963/12.011 hộ"),
     ],
 )
 def test_typed_answers(engine: Engine, question: str, expected: str) -> None:
@@ -126,3 +131,21 @@ def test_answer_scores_count_a_missing_answer_as_zero(engine: Engine) -> None:
         "f1": 0.0,
         "span_contains_gold": 0.0,
     }
+
+
+def test_initialisms_of_question_phrases() -> None:
+    info = analyse("Mặt trận Tổ quốc huyện có bao nhiêu khu dân cư?")
+    found = dict(info.initialisms)
+    assert found["mttq"] == ("mat", "tran", "to", "quoc")
+    assert found["kdc"] == ("khu", "dan", "cu")
+    assert analyse("How many households registered?").initialisms == ()
+
+
+def test_initialism_counts_only_when_written_in_capitals(engine: Engine) -> None:
+    # The same passage word in lower case ("gdvh") is not an initialism.
+    question = "Bao nhiêu hộ ở thành phố Bắc Kạn đăng ký gia đình văn hóa?"
+    answer = engine.ask(question)
+    lowered = answer.hit.text.replace("GĐVH", "gđvh")
+    hit = dataclasses.replace(answer.hit, text=lowered)
+    weaker = extract_answer(analyse(question), [hit], engine.idf)
+    assert weaker.confidence < answer.confidence
