@@ -42,10 +42,14 @@ class SnapshotView:
             masked = np.zeros_like(scores)
             masked[self._allowed] = scores[self._allowed]
             scores = masked
-        candidates = np.flatnonzero(scores > 0)
-        if len(candidates) > depth:
-            candidates = candidates[np.argpartition(-scores[candidates], depth)[:depth]]
-        ordered = candidates[np.argsort(-scores[candidates], kind="stable")]
+        # Common words give most rows a score: select the best straight from all of them.
+        best = (
+            np.argpartition(scores, -depth)[-depth:]
+            if len(scores) > depth
+            else np.arange(len(scores))
+        )
+        best = best[scores[best] > 0]
+        ordered = best[np.lexsort((best, -scores[best]))]
         return {int(row): float(scores[row]) for row in ordered}
 
     def coverage(self, query: str) -> float:
