@@ -94,6 +94,9 @@ class _Words:
         """`found` (words of this text) plus the words and word pairs of each question
         phrase whose initialism it holds in capitals: "GĐVH" stands for "gia đình văn
         hóa", "KDC" for "khu dân cư"."""
+        if not self.capitals:
+            # Most sentences write no initialism: skip the question's phrases.
+            return found
         for initials, phrase in question.initialisms:
             if initials in found and initials in self.capitals:
                 found |= {*phrase, *pairs(phrase)}
