@@ -19,9 +19,10 @@ from __future__ import annotations
 
 import bisect
 import functools
+import itertools
 import re
 import unicodedata
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -65,42 +66,23 @@ class _Words:
     """Diacritics-free syllables of a passage with their spans in the passage."""
 
     words: tuple[tuple[str, int, int], ...]
-    # Words written in capitals, two letters or more ("GĐVH", "UBND"): initialisms.
-    capitals: frozenset[str]
 
     @classmethod
     @functools.lru_cache(maxsize=256)
     def of(cls, text: str) -> _Words:
-        """The words of `text`, found on its NFC form, with spans into `text` itself.
-
-        Cached: a search's rerank and its answer read the same passages."""
+        """The words of `text`, found on its NFC form, with spans into `text` itself."""
         if unicodedata.is_normalized("NFC", text):
             # Most text: the spans are the regex's own, 10x faster than mapping them back.
-            words = tuple((plain_syllable(m.group()), *m.span()) for m in _SYLLABLE.finditer(text))
-        else:
-            composed = compose(text)
-            words = tuple(
+            return cls(
+                tuple((plain_syllable(m.group()), *m.span()) for m in _SYLLABLE.finditer(text))
+            )
+        composed = compose(text)
+        return cls(
+            tuple(
                 (plain_syllable(m.group()), *composed.to_original(m.start(), m.end()))
                 for m in _SYLLABLE.finditer(composed.text)
             )
-        capitals = frozenset(
-            w
-            for w, s, e in words
-            if e - s > 1 and text[s:e].isupper() and not _ROMAN.fullmatch(text[s:e])
         )
-        return cls(words, capitals)
-
-    def with_initialisms(self, found: set[str], question: QuestionInfo) -> set[str]:
-        """`found` (words of this text) plus the words and word pairs of each question
-        phrase whose initialism it holds in capitals: "GĐVH" stands for "gia đình văn
-        hóa", "KDC" for "khu dân cư"."""
-        if not self.capitals:
-            # Most sentences write no initialism: skip the question's phrases.
-            return found
-        for initials, phrase in question.initialisms:
-            if initials in found and initials in self.capitals:
-                found |= {*phrase, *pairs(phrase)}
-        return found
 
     @cached_property
     def _starts(self) -> list[int]:
@@ -116,6 +98,65 @@ class _Words:
         first = bisect.bisect_left(self._starts, start)
         last = bisect.bisect_right(self._ends, end)
         return list(self.words[first:last])
+
+
+@dataclass(frozen=True)
+class _Sentences:
+    """A text's sentences: their spans in the text and their words, as written (NFC) and
+    diacritics-free. Every word of the text lies in one sentence."""
+
+    spans: tuple[Span, ...]
+    written: tuple[tuple[str, ...], ...]
+    plain: tuple[tuple[str, ...], ...]
+
+    @classmethod
+    @functools.lru_cache(maxsize=256)
+    def of(cls, text: str) -> _Sentences:
+        """Cached: a search's rerank and its answer read the same passages."""
+        nfc = unicodedata.is_normalized("NFC", text)
+        spans = tuple(Span(s.start, s.end) for s in split_sentences(text))
+        written = tuple(
+            tuple(_SYLLABLE.findall(piece if nfc else unicodedata.normalize("NFC", piece)))
+            for piece in (text[span.start : span.end] for span in spans)
+        )
+        return cls(spans, written, tuple(tuple(map(plain_syllable, w)) for w in written))
+
+    def capitals(self, initials: frozenset[str]) -> set[str]:
+        """Those of `initials` that the text writes in capitals ("GĐVH", "UBND"), Roman
+        numerals excluded."""
+        if not initials:
+            return set()
+        return {
+            plain
+            for written, plains in zip(self.written, self.plain, strict=True)
+            for word, plain in zip(written, plains, strict=True)
+            if plain in initials and len(word) > 1 and word.isupper() and not _ROMAN.fullmatch(word)
+        }
+
+
+def _held(words: Iterable[str], vocabulary: frozenset[str]) -> set[str]:
+    """The words of `words` in `vocabulary`, and the pairs of such words that stand side by
+    side ("hoi_nghi"): all the terms a question spelled with `vocabulary` can find there."""
+    held: set[str] = set()
+    previous = None
+    for word in words:
+        if word in vocabulary:
+            held.add(word)
+            if previous is not None:
+                held.add(f"{previous}_{word}")
+            previous = word
+        else:
+            previous = None
+    return held
+
+
+def _with_initialisms(held: set[str], capitals: set[str], question: QuestionInfo) -> set[str]:
+    """`held` plus the words and word pairs of each question phrase whose initialism the
+    text holds in capitals: "GĐVH" stands for "gia đình văn hóa", "KDC" for "khu dân cư"."""
+    for initials, phrase in question.initialisms:
+        if initials in held and initials in capitals:
+            held |= {*phrase, *pairs(phrase)}
+    return held
 
 
 def _coverage(words: set[str], terms: Sequence[str], weights: Sequence[float]) -> float:
@@ -148,13 +189,21 @@ class _Weighted:
     weights: list[float]
     anchors: list[str]
     anchor_weights: list[float]
+    # The initials of the question's phrases ("gdvh"), and every word its terms, anchors
+    # and initials are made of: a text's other words can match nothing.
+    initials: frozenset[str]
+    vocabulary: frozenset[str]
 
     @classmethod
     def of(cls, question: QuestionInfo, idf: Callable[[Sequence[str]], list[float]]) -> _Weighted:
         terms = question.weighted_terms
         anchors = [*question.anchors, *question.anchor_pairs]
         weights = idf([*terms, *anchors])
-        return cls(terms, weights[: len(terms)], anchors, weights[len(terms) :])
+        initials = frozenset(initials for initials, _ in question.initialisms)
+        vocabulary = initials.union(*(term.split("_") for term in [*terms, *anchors]))
+        return cls(
+            terms, weights[: len(terms)], anchors, weights[len(terms) :], initials, vocabulary
+        )
 
     def coverage(self, words: set[str]) -> float:
         return _coverage(words, self.terms, self.weights)
@@ -166,21 +215,27 @@ class _Weighted:
         return _coverage(passage, self.anchors, self.anchor_weights)
 
 
-def _word_set(words: _Words, title: str, question: QuestionInfo) -> set[str]:
-    """The syllables and adjacent pairs of a passage and its title, with the question
-    phrases their initialisms stand for."""
-    title_words = _Words.of(title)
-    sequence = [w for w, _, _ in words.words]
-    found = {*sequence, *pairs(sequence)}
-    titled = [w for w, _, _ in title_words.words]
-    found = words.with_initialisms(found, question)
-    return title_words.with_initialisms(found | {*titled, *pairs(titled)}, question)
+def _passage_terms(
+    text: str, title: str, question: QuestionInfo, weighted: _Weighted
+) -> tuple[list[tuple[Span, set[str]]], set[str]]:
+    """The question's terms that each sentence of a passage holds, and those the whole
+    passage and its title hold, with the question phrases their initialisms stand for."""
+    sentences = _Sentences.of(text)
+    capitals = sentences.capitals(weighted.initials)
+    held = [
+        (span, _with_initialisms(_held(words, weighted.vocabulary), capitals, question))
+        for span, words in zip(sentences.spans, sentences.plain, strict=True)
+    ]
+    passage = _held(itertools.chain.from_iterable(sentences.plain), weighted.vocabulary)
+    passage = _with_initialisms(passage, capitals, question)
+    titled = _Sentences.of(title)
+    passage |= _held(itertools.chain.from_iterable(titled.plain), weighted.vocabulary)
+    return held, _with_initialisms(passage, titled.capitals(weighted.initials), question)
 
 
 def _score_sentences(
     question: QuestionInfo,
     hits: Sequence[Hit],
-    words: Sequence[_Words],
     weighted: _Weighted,
 ) -> list[_Sentence]:
     """Sentences of all hits, best first, scored by the IDF-weighted share of the
@@ -189,29 +244,17 @@ def _score_sentences(
     gets DATELINE_BONUS when the question asks when the article was published."""
     dated = question.kind == WHEN and question.published
     sentences = []
-    for hit, passage_words in zip(hits, words, strict=True):
-        passage_set = _word_set(passage_words, hit.title, question)
-        support = weighted.evidence(passage_set)
-        passage_coverage = weighted.coverage(passage_set)
+    for hit in hits:
+        held, passage_terms = _passage_terms(hit.text, hit.title, question, weighted)
+        support = weighted.evidence(passage_terms)
+        passage_coverage = weighted.coverage(passage_terms)
         prior = 0.2 / (1.0 + 0.25 * (hit.rank - 1)) + 0.5 * _dense_evidence(hit.dense_score)
-        for span, coverage in _sentence_coverages(hit.text, passage_words, question, weighted):
-            score = coverage + 0.5 * passage_coverage + prior
+        for span, terms in held:
+            score = weighted.coverage(terms) + 0.5 * passage_coverage + prior
             if dated and has_dateline(compose(hit.text[span.start : span.end]).text):
                 score += DATELINE_BONUS
             sentences.append(_Sentence(hit, span, score, support))
     return sorted(sentences, key=lambda s: -s.score)
-
-
-def _sentence_coverages(
-    text: str, words: _Words, question: QuestionInfo, weighted: _Weighted
-) -> list[tuple[Span, float]]:
-    """Each sentence of a passage with the IDF-weighted share of the question it holds."""
-    found = []
-    for span in split_sentences(text):
-        inside = [w for w, _, _ in words.within(span.start, span.end)]
-        held = words.with_initialisms({*inside, *pairs(inside)}, question)
-        found.append((Span(span.start, span.end), weighted.coverage(held)))
-    return found
 
 
 def sentence_support(
@@ -226,11 +269,9 @@ def sentence_support(
     weighted = _Weighted.of(question, idf)
     supports = []
     for text, title in passages:
-        words = _Words.of(text)
-        best = max(
-            (c for _, c in _sentence_coverages(text, words, question, weighted)), default=0.0
-        )
-        supports.append(best * weighted.evidence(_word_set(words, title, question)))
+        held, passage_terms = _passage_terms(text, title, question, weighted)
+        best = max((weighted.coverage(terms) for _, terms in held), default=0.0)
+        supports.append(best * weighted.evidence(passage_terms))
     return supports
 
 
@@ -255,7 +296,7 @@ def _read(
     SENTENCES_TRIED best sentences."""
     words = [_Words.of(hit.text) for hit in hits]
     weighted = _Weighted.of(question, idf)
-    sentences = _score_sentences(question, hits, words, weighted)
+    sentences = _score_sentences(question, hits, weighted)
     best_sentence: dict[int, Span] = {}
     for sentence in sentences:
         best_sentence.setdefault(sentence.hit.rank, sentence.span)
