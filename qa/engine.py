@@ -293,7 +293,7 @@ class Engine:
         """
         query, chosen = _check_search(query, k, mode, filters, fusion)
         with self._backend.view(chosen) as view:
-            return self._search(view, query, analyse(query), k, mode, fusion)
+            return self._search(view, query, analyse(query), k, mode, fusion, view.idf)
 
     def ask(self, question: str, k: int = 5, mode: Mode = "hybrid") -> Answer:
         """The answer to `question`, located in one of the k best passages, or found=False
@@ -301,8 +301,10 @@ class Engine:
         question, _ = _check_search(question, k, mode, None, "zscore")
         understood = analyse(question)
         with self._backend.view(None) as view:
-            hits = self._search(view, question, understood, k, mode, "zscore")
-            return extract_answer(understood, hits, view.idf)
+            # The rerank and the answer look up the same terms (a query each in SQL).
+            idf = _remembered(view.idf)
+            hits = self._search(view, question, understood, k, mode, "zscore", idf)
+            return extract_answer(understood, hits, idf)
 
     def idf(self, plain_terms: Sequence[str]) -> list[float]:
         """Inverse document frequencies of diacritics-free terms in the index now."""
@@ -317,6 +319,7 @@ class Engine:
         k: int,
         mode: str,
         fusion: str,
+        idf: Callable[[Sequence[str]], list[float]],
     ) -> list[Hit]:
         depth = max(k, CANDIDATES)
         # BM25 reads an English question through its Vietnamese word equivalents.
@@ -344,7 +347,7 @@ class Engine:
         rows = [row for row, _ in fused[: max(k, RERANK_DEPTH) if reranked else k]]
         fetched = dict(zip(rows, view.passages(rows), strict=True))
         if reranked:
-            fused = _rerank(understood, fused, fetched, view.idf)
+            fused = _rerank(understood, fused, fetched, idf)
         return [
             _hit(fetched[row], rank, score, dense_scores.get(row), lexical_scores.get(row))
             for rank, (row, score) in enumerate(fused[:k], 1)
@@ -399,6 +402,21 @@ def _fuse(
     if fusion == "rrf":
         return reciprocal_rank_fusion([list(dense_scores), list(lexical_scores)], weights=weights)
     return zscore_fusion([dense_scores, lexical_scores], weights=weights)
+
+
+def _remembered(
+    idf: Callable[[Sequence[str]], list[float]],
+) -> Callable[[Sequence[str]], list[float]]:
+    """`idf` that looks each list of terms up once."""
+    known: dict[tuple[str, ...], list[float]] = {}
+
+    def lookup(terms: Sequence[str]) -> list[float]:
+        key = tuple(terms)
+        if key not in known:
+            known[key] = idf(terms)
+        return list(known[key])
+
+    return lookup
 
 
 def _rerank(
