@@ -8,6 +8,7 @@ typed without diacritics is matched on the diacritics-free form, so "ai chu tri"
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from index.lexical import pairs, plain_syllable, syllables
@@ -223,9 +224,80 @@ _ENGLISH_TO_VIETNAMESE = {
 }
 
 
+# English phrases that Vietnamese reports write their own way, in their word order:
+# periods ("quý I" for the first quarter) and the bodies of local government and the
+# mass organisations, which the reports often write as initials (MTTQ, UBND, HĐND).
+_ORDINALS = {"first": "i", "second": "ii", "third": "iii", "fourth": "iv"}
+_ENGLISH_PERIODS = {
+    **{(ordinal, "quarter"): f"quy {roman}" for ordinal, roman in _ORDINALS.items()},
+    ("first", "half"): "6 thang dau nam",
+    ("second", "half"): "6 thang cuoi nam",
+    ("last", "half"): "6 thang cuoi nam",
+}
+_ENGLISH_BODIES = {
+    ("fatherland", "front"): "mat tran to quoc",
+    ("people", "s", "committee"): "uy ban nhan dan",
+    ("people", "committee"): "uy ban nhan dan",
+    ("people", "s", "council"): "hoi dong nhan dan",
+    ("people", "council"): "hoi dong nhan dan",
+    ("women", "s", "union"): "hoi lien hiep phu nu",
+    ("women", "union"): "hoi lien hiep phu nu",
+    ("youth", "union"): "doan thanh nien",
+    ("farmers", "association"): "hoi nong dan",
+    ("farmers", "union"): "hoi nong dan",
+    ("veterans", "association"): "hoi cuu chien binh",
+    ("labour", "federation"): "lien doan lao dong",
+    ("labor", "federation"): "lien doan lao dong",
+    ("party", "committee"): "uy",
+}
+_ENGLISH_PHRASES = {**_ENGLISH_PERIODS, **_ENGLISH_BODIES}
+_PHRASE_LENGTHS = sorted({len(phrase) for phrase in _ENGLISH_PHRASES}, reverse=True)
+
+
 def _translated(word: str) -> list[str]:
     """The Vietnamese syllables for an English word, or the word itself."""
     return _ENGLISH_TO_VIETNAMESE.get(word, word).split()
+
+
+@dataclass(frozen=True)
+class _Translation:
+    """An English question's content words in Vietnamese, and the phrases among them."""
+
+    words: list[str]
+    # Periods and bodies translated as a whole ("quy i", "mat tran to quoc").
+    phrases: list[list[str]]
+    # The bodies among them, whose initials the reports write (MTTQ).
+    bodies: list[list[str]]
+
+
+def _translated_words(words: Sequence[str]) -> _Translation:
+    """An English question's words in Vietnamese: phrases first, then word by word,
+    English function words dropped."""
+    out: list[str] = []
+    phrases: list[list[str]] = []
+    bodies: list[list[str]] = []
+    position = 0
+    while position < len(words):
+        for size in _PHRASE_LENGTHS:
+            key = tuple(words[position : position + size])
+            phrase = _ENGLISH_PHRASES.get(key, "").split()
+            if phrase:
+                out.extend(phrase)
+                if len(phrase) > 1:
+                    phrases.append(phrase)
+                    if key in _ENGLISH_BODIES:
+                        bodies.append(phrase)
+                position += size
+                break
+        else:
+            if words[position] not in _ENGLISH:
+                out.extend(_translated(words[position]))
+            position += 1
+    return _Translation(out, phrases, bodies)
+
+
+# English words that the translation replaces: never anchors themselves.
+_TRANSLATED = frozenset(_ENGLISH_TO_VIETNAMESE).union(*_ENGLISH_PHRASES)
 
 
 @dataclass(frozen=True)
@@ -390,7 +462,11 @@ def _anchor_runs(question: str, language: str) -> list[list[str]]:
         if language == "vi":
             anchor = plain not in QUESTION_WORDS and fold(word) not in LINKING_WORDS
         else:
-            anchor = (index > 0 and word[0].isupper()) or word.isdigit() or has_diacritics(word)
+            anchor = (
+                (index > 0 and word[0].isupper() and plain not in _TRANSLATED)
+                or word.isdigit()
+                or has_diacritics(word)
+            )
         if anchor:
             runs[-1].append(plain)
         elif runs[-1]:
@@ -450,15 +526,13 @@ def analyse(question: str) -> QuestionInfo:
     plain = unaccent(question)
     words = syllables(question)[1]
     language = _language(question)
-    stop = _ENGLISH if language == "en" else frozenset()
-    terms = tuple(
-        term
-        for word in words
-        if word not in QUESTION_WORDS and word not in stop
-        for term in (_translated(word) if language == "en" else [word])
-    )
+    content = [word for word in words if word not in QUESTION_WORDS]
+    translation = _translated_words(content) if language == "en" else None
     kind = _kind(question)
     runs = _anchor_runs(question, language)
+    if translation is not None:
+        # The Vietnamese phrases stand where the English words were.
+        runs += translation.phrases
     organisation = _ORGANISATION.search(plain) is not None
     if organisation and kind == WHAT:
         kind = WHO
@@ -467,7 +541,7 @@ def analyse(question: str) -> QuestionInfo:
         text=asked,
         kind=kind,
         language=language,
-        terms=terms,
+        terms=tuple(content if translation is None else translation.words),
         anchors=tuple(word for run in runs for word in run),
         anchor_pairs=tuple(pair for run in runs for pair in pairs(run)),
         unit=_unit(plain, language),
@@ -476,5 +550,6 @@ def analyse(question: str) -> QuestionInfo:
         published=_published(question),
         before=before,
         after=after,
-        initialisms=_initialisms(runs) if language == "vi" else (),
+        # An English question has the initials of the Vietnamese bodies it names.
+        initialisms=_initialisms(runs if translation is None else translation.bodies),
     )

@@ -402,6 +402,13 @@ class _Reading:
         at: dict[str, list[int]] = {}
         for index, word in enumerate([*plain, *pairs(plain)]):
             at.setdefault(word, []).append(index % len(plain) if plain else 0)
+        # Initials written in capitals ("MTTQ") stand for the question's phrase.
+        initialisms = dict(question.initialisms)
+        for index, (word, start, end) in enumerate(sentence.words):
+            words = initialisms.get(word, ())
+            if words and sentence.text[start:end].isupper():
+                for term in (*words, *pairs(words)):
+                    at.setdefault(term, []).append(index)
         return cls(
             sentence=sentence,
             question_words=frozenset(question.terms),

@@ -108,6 +108,12 @@ def test_unanswerable_question_is_not_answered(engine: Engine, question: str, me
         ("Bài giao ban quý I năm 2021 được đăng ngày nào?", "08/04/2021"),
         # The report writes "đăng ký GĐVH": the initialism holds "gia đình văn hóa".
         ("Bao nhiêu hộ ở thành phố Bắc Kạn đăng ký gia đình văn hóa?", "11.963/12.011 hộ"),
+        # "first quarter" is "quý I", and the report writes the Fatherland Front as MTTQ.
+        (
+            "Who is the chairwoman of the district Fatherland Front committee at the "
+            "first-quarter mass mobilization meeting in 2021?",
+            "Vũ Thị Thành",
+        ),
     ],
 )
 def test_typed_answers(engine: Engine, question: str, expected: str) -> None:

@@ -21,6 +21,33 @@ def test_a_run_right_after_a_place_word_is_a_place() -> None:
     assert _texts(text, people(text)) == ["Nguyễn Văn Bình"]
 
 
+def test_a_given_name_after_a_middle_name_stays_even_when_it_is_an_office_word() -> None:
+    # "Thành" also opens "Thành ủy", but after "Vũ Thị" it is the given name.
+    text = "Đồng chí Vũ Thị Thành - UVTV, Chủ tịch Ủy ban MTTQ Quận; đồng chí Lê Văn Quân dự."
+    assert _texts(text, people(text)) == ["Vũ Thị Thành", "Lê Văn Quân"]
+    # Titles after a full name still go.
+    text = "Đồng chí Nguyễn Văn Thành Phó Bí thư phát biểu."
+    assert _texts(text, people(text)) == ["Nguyễn Văn Thành"]
+
+
+def test_english_periods_and_bodies_read_as_the_reports_write_them() -> None:
+    info = analyse("Who chaired the first-quarter meeting of the Fatherland Front committee?")
+    assert {"quy", "i", "mat", "tran", "to", "quoc"} <= set(info.terms)
+    # The translated body is an anchor and gives its initials; the English words do not.
+    assert {"mat", "tran", "to", "quoc"} <= set(info.anchors)
+    assert not {"fatherland", "front"} & set(info.anchors)
+    assert dict(info.initialisms)["mttq"] == ("mat", "tran", "to", "quoc")
+    assert ("q", "i") not in {tuple(i) for i, _ in info.initialisms}
+    info = analyse("How many tasks were set for the second half of 2022?")
+    assert info.terms[-5:] == ("6", "thang", "cuoi", "nam", "2022")
+    assert dict(analyse("What did the People's Committee decide?").initialisms)["ubnd"] == (
+        "uy",
+        "ban",
+        "nhan",
+        "dan",
+    )
+
+
 def test_a_time_of_day_is_not_a_count() -> None:
     text = "Ngày đăng 08/04/2021 | 11:22 | Lượt xem: 1748"
     found = numbers(text, analyse("Bài viết có bao nhiêu lượt xem?"))
