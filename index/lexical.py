@@ -10,9 +10,10 @@ Each form is an inverted index of raw counts in numpy arrays: a vocabulary (term
 column), each column's postings (rows holding the term, and how often) and each row's
 number of terms. BM25 (Lucene, as bm25s computes it) is scored at query time from the
 document frequencies and lengths, so adding rows tokenises only the new texts and
-removing rows only drops postings; stored passages are never tokenised again. The
-scores of the words in a quarter of the rows or more, which most queries hold, are kept
-per store once computed (4 bytes a row each).
+removing rows only drops postings; stored passages are never tokenised again. A query's
+postings are scored and summed in one compiled loop (numba). The scores of the words in
+a quarter of the rows or more, which most queries hold, are kept per store once computed
+(4 bytes a row each).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
+import numba
 import numpy as np
 
 from index.errors import IndexCorrupted
@@ -269,6 +271,34 @@ def _kept(old: _Postings, moved_to: np.ndarray, rows: np.ndarray) -> _Postings:
     )
 
 
+# Compiled (or read from numba's cache) on import, for the arrays the store holds, so
+# that no search waits for it.
+@numba.njit(
+    "void(f4[::1], i4[::1], u2[::1], f4[::1], i8[::1], i8[::1], f4[::1])",
+    cache=True,
+    nogil=True,
+    boundscheck=False,
+)
+def _add_bm25(
+    total: np.ndarray,
+    rows: np.ndarray,
+    counts: np.ndarray,
+    norms: np.ndarray,
+    starts: np.ndarray,
+    ends: np.ndarray,
+    weights: np.ndarray,
+) -> None:
+    """total[row] += idf * tf / (tf + norm[row]) over the postings starts[t]:ends[t] of
+    each term t, weights[t] being its idf: one compiled pass, without the temporary
+    arrays that numpy needs (2x faster on the millions of postings of a 1M-row index)."""
+    for term in range(starts.shape[0]):
+        weight = weights[term]
+        for posting in range(starts[term], ends[term]):
+            row = rows[posting]
+            count = np.float32(counts[posting])
+            total[row] += count / (count + norms[row]) * weight
+
+
 def _length_norm(lengths: np.ndarray) -> np.ndarray:
     """K1 * (1 - B + B * dl / avgdl) per row, the tf saturation of Lucene's BM25."""
     average = float(lengths.mean()) if len(lengths) and lengths.any() else 1.0
@@ -324,11 +354,13 @@ class LexicalStore:
             raise ValueError("keep() takes each row at most once")
         return LexicalStore({form: _kept(p, moved_to, rows) for form, p in self._forms.items()})
 
-    def _saturation(self, form: str, rows: np.ndarray, counts: np.ndarray) -> np.ndarray:
-        """tf / (tf + K1 * (1 - B + B * dl / avgdl)) of postings: BM25 without the idf."""
-        saturation = counts.astype(np.float32)
-        saturation /= saturation + np.take(self._norms[form], rows)
-        return saturation
+    def _accumulate(self, total: np.ndarray, form: str, columns: Sequence[int]) -> None:
+        """Add the BM25 score of each column's term to `total` (float32, one per row)."""
+        postings = self._forms[form]
+        chosen = np.asarray(columns, dtype=np.int64)
+        starts, ends = postings.indptr[chosen], postings.indptr[chosen + 1]
+        weights = np.array([bm25_idf(f, self.size) for f in (ends - starts).tolist()], np.float32)
+        _add_bm25(total, postings.rows, postings.counts, self._norms[form], starts, ends, weights)
 
     @property
     def cached_bytes(self) -> int:
@@ -340,12 +372,8 @@ class LexicalStore:
         changes): the few such terms hold most of the postings a query reads."""
         scores = self._common.get((form, column))
         if scores is None:
-            postings = self._forms[form]
-            start, end = postings.indptr[column : column + 2].tolist()
-            rows = postings.rows[start:end]
             scores = np.zeros(self.size, dtype=np.float32)
-            scores[rows] = self._saturation(form, rows, postings.counts[start:end])
-            scores *= np.float32(bm25_idf(end - start, self.size))
+            self._accumulate(scores, form, [column])
             self._common[form, column] = scores
         return scores
 
@@ -354,24 +382,14 @@ class LexicalStore:
         adds its share again, as bm25s does."""
         postings = self._forms[form]
         columns = [c for c in map(postings.columns.get, form_terms) if c is not None]
-        if not columns:
-            return
-        bounds = postings.indptr[np.array(columns)[:, None] + [0, 1]].tolist()
         rare = []
-        for column, (start, end) in zip(columns, bounds, strict=True):
-            if (end - start) * _COMMON >= self.size:
+        for column in columns:
+            if (postings.indptr[column + 1] - postings.indptr[column]) * _COMMON >= self.size:
                 total += self._common_scores(form, column)
             else:
-                rare.append((start, end))
-        if not rare:
-            return
-        rows = np.concatenate([postings.rows[start:end] for start, end in rare], dtype=np.intp)
-        counts = np.concatenate([postings.counts[start:end] for start, end in rare])
-        shares = self._saturation(form, rows, counts)
-        frequencies = [end - start for start, end in rare]
-        weights = np.array([bm25_idf(f, self.size) for f in frequencies], dtype=np.float32)
-        shares *= np.repeat(weights, frequencies)
-        np.add.at(total, rows, shares)
+                rare.append(column)
+        if rare:
+            self._accumulate(total, form, rare)
 
     def scores(self, query: str, accented_query: str | None = None) -> np.ndarray:
         """BM25 score of every row for `query` (zeros when nothing matches).
