@@ -46,9 +46,6 @@ def postgres_store() -> type[PgVectorStore]:
 class SearchView(Protocol):
     """One search's view of an index, restricted to the passages its filters keep."""
 
-    # True when `dense` and `lexical` may run at the same time on two threads.
-    concurrent: bool
-
     def dense(self, vector: np.ndarray, depth: int) -> dict[int, float]:
         """Up to `depth` rows by inner product with a unit vector, best first."""
         ...

@@ -25,9 +25,6 @@ from index.store import EmbedderInfo, IndexData, now_iso, save_index
 class SnapshotView:
     """A search over one snapshot; rows are positions in its passage list."""
 
-    # The snapshot never changes, and FAISS and the BM25 loop release the GIL.
-    concurrent = True
-
     def __init__(self, data: IndexData, filters: Filters | None) -> None:
         self._data = data
         self._allowed = None

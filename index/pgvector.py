@@ -179,9 +179,6 @@ GROUP BY p.id
 class PgView:
     """One search in one read-only, repeatable-read transaction; rows are passage ids."""
 
-    # One connection runs one statement at a time.
-    concurrent = False
-
     def __init__(self, connection: psycopg.Connection, filters: Filters | None) -> None:
         self._db = connection
         self._where, self._params = _filter_clause(filters)

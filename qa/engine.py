@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Literal
 
@@ -44,8 +43,6 @@ RESTORE_MIN_COVERAGE = 0.75
 # depths 5-20). The weight is in z-score units, so RRF's tiny scores are left alone.
 RERANK_DEPTH = 10
 SUPPORT_WEIGHT = 1.0
-# Threads that run BM25 beside the dense search of the calling thread.
-_BESIDE = ThreadPoolExecutor(max_workers=4, thread_name_prefix="bm25")
 _WORD = re.compile(r"\w")
 
 
@@ -335,20 +332,11 @@ class Engine:
             restored = view.restore_diacritics(lexical_query)
         dense_scores: dict[int, float] = {}
         lexical_scores: dict[int, float] = {}
-        vector = None
         if mode in ("hybrid", "dense"):
             dense_query = query if understood.language == "en" else restored or query
             vector = self.embedder.encode_queries([canonical(dense_query)])[0]
-        # Once the question is embedded (on every core), BM25 and the dense search take
-        # one core each: side by side where the view allows it.
-        beside = None
-        if mode == "hybrid" and view.concurrent:
-            beside = _BESIDE.submit(view.lexical, lexical_query, restored, depth)
-        if vector is not None:
             dense_scores = view.dense(vector, depth)
-        if beside is not None:
-            lexical_scores = beside.result()
-        elif mode in ("hybrid", "lexical"):
+        if mode in ("hybrid", "lexical"):
             lexical_scores = view.lexical(lexical_query, restored, depth)
         if mode != "hybrid":
             fused = list((dense_scores or lexical_scores).items())

@@ -11,7 +11,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from index.local import SnapshotView
 from index.normalize import canonical
 from qa import Engine
 from qa.errors import (
@@ -100,15 +99,6 @@ def test_modes_and_scores(engine: Engine) -> None:
     assert [h.rank for h in hybrid] == [1, 2, 3, 4, 5]
     assert all(a.fused_score >= b.fused_score for a, b in itertools.pairwise(hybrid))
     assert rrf[0].doc_id == CHIEM_HOA_DOC
-
-
-def test_bm25_beside_the_dense_search_gives_the_same_hits(
-    engine: Engine, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    questions = ["Ai chủ trì hội nghị ở Chiêm Hóa?", "Who chaired the Chiem Hoa meeting?"]
-    beside = [engine.search(q, k=10) for q in questions]
-    monkeypatch.setattr(SnapshotView, "concurrent", False)
-    assert [engine.search(q, k=10) for q in questions] == beside
 
 
 def test_dense_store_agrees_with_brute_force(engine: Engine) -> None:
