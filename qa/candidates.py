@@ -43,6 +43,7 @@ _NUMBER = re.compile(
     r"\d+(?:[.,]\d+)*(?:/\d+(?:[.,]\d+)*)?"
     r"(?:\s*%|\s+phần trăm|\s+(?:nghìn|ngàn|triệu|tỷ|trăm|vạn|million|billion|thousand))?"
 )
+# Middle names that never end a name.
 _MIDDLE_NAMES = frozenset(("thị", "văn"))
 # Words that never sit inside a person's name (unlike "Văn", "Công", "Thành").
 _BODY_WORDS = frozenset(
@@ -138,8 +139,8 @@ def people(text: str) -> list[Candidate]:
             words.pop(0)
         # After a surname, "Thị" or "Văn" is a middle name: the word after it is part
         # of the name even when it can also be an office word ("Vũ Thị Thành").
-        kept = 3 if len(words) >= 3 and fold(words[1].group()) in _MIDDLE_NAMES else 0
-        kept = kept if words and unaccent(words[0].group()) in SURNAMES else 0
+        named = len(words) >= 3 and unaccent(words[0].group()) in SURNAMES
+        kept = 3 if named and fold(words[1].group()) in _MIDDLE_NAMES else 0
         while len(words) > kept and fold(words[-1].group()) in NOT_NAME_WORDS:
             words.pop()
         if not 2 <= len(words) <= 5:
