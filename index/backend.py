@@ -46,6 +46,10 @@ def postgres_store() -> type[PgVectorStore]:
 class SearchView(Protocol):
     """One search's view of an index, restricted to the passages its filters keep."""
 
+    # Rows whose BM25 scores `lexical` computes in this process (0 where a database
+    # scores them): the engine scores a large index's BM25 beside the question's embedding.
+    lexical_rows: int
+
     def dense(self, vector: np.ndarray, depth: int) -> dict[int, float]:
         """Up to `depth` rows by inner product with a unit vector, best first."""
         ...

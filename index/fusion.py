@@ -39,18 +39,23 @@ def zscore_fusion(
     weights = weights or [1.0] * len(score_lists)
     if len(weights) != len(score_lists):
         raise ValueError("one weight per score list is needed")
-    normalised: list[tuple[dict[int, float], float, float]] = []
-    for scores, weight in zip(score_lists, weights, strict=True):
+    keys = [np.fromiter(scores, dtype=np.int64, count=len(scores)) for scores in score_lists]
+    # Every id once, in order of first appearance (which breaks ties), and where each
+    # list's ids sit among them: array work, where a generator per id took 0.4 ms.
+    every = np.concatenate(keys) if keys else np.empty(0, dtype=np.int64)
+    unique, first = np.unique(every, return_index=True)
+    appearance = np.argsort(first, kind="stable")
+    ids = unique[appearance]
+    slot = np.empty(len(unique), dtype=np.int64)
+    slot[appearance] = np.arange(len(unique))
+    fused = np.zeros(len(ids))
+    for scores, key, weight in zip(score_lists, keys, weights, strict=True):
         if not scores:
             continue
-        # numpy: statistics.pstdev is exact but took a millisecond per list of 100.
         values = np.fromiter(scores.values(), dtype=np.float64, count=len(scores))
-        mean = float(values.mean())
-        spread = float(values.std()) or 1.0
-        z = {item: (value - mean) / spread for item, value in scores.items()}
-        normalised.append((z, min(z.values()), weight))
-    ids = dict.fromkeys(item for scores in score_lists for item in scores)
-    fused = {
-        item: sum(weight * z.get(item, floor) for z, floor, weight in normalised) for item in ids
-    }
-    return sorted(fused.items(), key=lambda pair: -pair[1])
+        z = (values - values.mean()) / (values.std() or 1.0)
+        column = np.full(len(ids), z.min())
+        column[slot[np.searchsorted(unique, key)]] = z
+        fused += weight * column
+    order = np.argsort(-fused, kind="stable")
+    return list(zip(ids[order].tolist(), fused[order].tolist(), strict=True))

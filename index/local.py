@@ -17,7 +17,7 @@ from index.backend import is_postgres, postgres_store
 from index.dense import DenseStore
 from index.documents import Document
 from index.filters import Filters, passes
-from index.lexical import LexicalStore
+from index.lexical import LexicalStore, best_rows
 from index.passages import Passage
 from index.store import EmbedderInfo, IndexData, now_iso, save_index
 
@@ -27,6 +27,7 @@ class SnapshotView:
 
     def __init__(self, data: IndexData, filters: Filters | None) -> None:
         self._data = data
+        self.lexical_rows = data.lexical.size
         self._allowed = None
         if filters is not None:
             kept = [i for i, p in enumerate(data.passages) if passes(p, filters)]
@@ -43,14 +44,8 @@ class SnapshotView:
             masked[self._allowed] = scores[self._allowed]
             scores = masked
         # Common words give most rows a score: select the best straight from all of them.
-        best = (
-            np.argpartition(scores, -depth)[-depth:]
-            if len(scores) > depth
-            else np.arange(len(scores))
-        )
-        best = best[scores[best] > 0]
-        ordered = best[np.lexsort((best, -scores[best]))]
-        return {int(row): float(scores[row]) for row in ordered}
+        best = best_rows(scores, depth)
+        return dict(zip(best.tolist(), scores[best].tolist(), strict=True))
 
     def coverage(self, query: str) -> float:
         return self._data.lexical.coverage(query)

@@ -179,6 +179,9 @@ GROUP BY p.id
 class PgView:
     """One search in one read-only, repeatable-read transaction; rows are passage ids."""
 
+    # The database scores BM25, on this view's one connection.
+    lexical_rows = 0
+
     def __init__(self, connection: psycopg.Connection, filters: Filters | None) -> None:
         self._db = connection
         self._where, self._params = _filter_clause(filters)

@@ -43,6 +43,16 @@ class Embedder(Protocol):
         ...
 
 
+@runtime_checkable
+class OneCoreQueries(Protocol):
+    """An embedder that can embed queries on one core, leaving the others free: on a
+    large index the engine scores BM25 there meanwhile."""
+
+    def encode_queries_on_one_core(self, texts: Sequence[str]) -> np.ndarray:
+        """encode_queries, on the calling thread alone; the same vectors."""
+        ...
+
+
 def clean_for_model(text: str) -> str:
     """NFC and trimmed: tokenisers split NFD text into many more pieces."""
     return unicodedata.normalize("NFC", text).strip()

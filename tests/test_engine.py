@@ -5,12 +5,15 @@ from __future__ import annotations
 import itertools
 import json
 import shutil
+import threading
 import unicodedata
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+import qa.engine
+from index.local import SnapshotView
 from index.normalize import canonical
 from qa import Engine
 from qa.errors import (
@@ -99,6 +102,38 @@ def test_modes_and_scores(engine: Engine) -> None:
     assert [h.rank for h in hybrid] == [1, 2, 3, 4, 5]
     assert all(a.fused_score >= b.fused_score for a, b in itertools.pairwise(hybrid))
     assert rrf[0].doc_id == CHIEM_HOA_DOC
+
+
+def test_bm25_beside_the_embedding_gives_the_same_hits(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A large index scores BM25 on a worker thread while the question is embedded on
+    one core: the hits are those of one step after the other."""
+    questions = ["Ai chủ trì hội nghị ở Chiêm Hóa?", "Who chaired the Chiêm Hóa meeting?"]
+    alone = [engine.search(q, k=5) for q in questions]
+    monkeypatch.setattr(qa.engine, "BESIDE_MIN_ROWS", 0)
+    threads: dict[str, list[str]] = {"embedding": [], "bm25": []}
+
+    def on_thread(name: str, call):
+        def record(*args):
+            threads[name].append(threading.current_thread().name)
+            return call(*args)
+
+        return record
+
+    embed = engine.embedder.encode_queries_on_one_core
+    monkeypatch.setattr(
+        engine.embedder, "encode_queries_on_one_core", on_thread("embedding", embed)
+    )
+    monkeypatch.setattr(SnapshotView, "lexical", on_thread("bm25", SnapshotView.lexical))
+    beside = [engine.search(q, k=5) for q in questions]
+    assert threads["embedding"] == [threading.main_thread().name] * 2
+    assert len(threads["bm25"]) == 2
+    assert all(name.startswith("bm25") for name in threads["bm25"])
+    for first, second in zip(alone, beside, strict=True):
+        assert _keys(first) == _keys(second)
+        assert [h.lexical_score for h in first] == [h.lexical_score for h in second]
+        assert np.allclose([h.fused_score for h in first], [h.fused_score for h in second])
 
 
 def test_dense_store_agrees_with_brute_force(engine: Engine) -> None:

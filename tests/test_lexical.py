@@ -14,7 +14,16 @@ from conftest import EVAL
 
 from index.documents import read_paths
 from index.errors import IndexCorrupted
-from index.lexical import FORMS, K1, B, LexicalStore, query_terms, spelling_keys, text_terms
+from index.lexical import (
+    FORMS,
+    K1,
+    B,
+    LexicalStore,
+    best_rows,
+    query_terms,
+    spelling_keys,
+    text_terms,
+)
 from index.normalize import unaccent
 from index.passages import split_document
 
@@ -109,6 +118,24 @@ def _words_only_in(removed: list[str], kept: list[str]) -> list[str]:
     """Diacritics-free syllables of `removed` texts that no `kept` text holds."""
     known = {w for text in kept for w in text_terms(text)["plain"]}
     return sorted({w for text in removed for w in text_terms(text)["plain"]} - known)
+
+
+def test_best_rows_equal_a_full_sort(documents: list[list[str]], queries: list[str]) -> None:
+    """The heap selection gives what sorting every positive score gives, ties included
+    (the rows of one text repeated have equal scores)."""
+    texts = [text for document in documents for text in document]
+    store = LexicalStore.build(texts + texts[:40])
+    for query in queries:
+        scores = store.scores(query)
+        positive = np.flatnonzero(scores > 0)
+        expected = positive[np.lexsort((positive, -scores[positive]))]
+        ordered = scores[expected]
+        # Every k that cuts a run of equal scores, beside a few others.
+        cuts = np.flatnonzero(ordered[:-1] == ordered[1:]) + 1
+        for k in (1, 7, 100, len(scores) + 5, *cuts[:20].tolist()):
+            assert best_rows(scores, k).tolist() == expected[:k].tolist()
+    assert best_rows(np.zeros(5, dtype=np.float32), 3).tolist() == []
+    assert best_rows(np.ones(5, dtype=np.float32), 0).tolist() == []
 
 
 def test_keep_and_add_equal_fresh_builds(documents: list[list[str]], queries: list[str]) -> None:
