@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import threading
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
@@ -60,12 +61,24 @@ class SnapshotView:
         return [self._data.passages[row] for row in rows]
 
 
+# From this many rows a snapshot's BM25 store computes its common words' score vectors on
+# a background thread as soon as it is in use, so the first questions after a load do not
+# pay for them: at 1M rows they took search p50 49 ms against 29 ms once computed.
+WARM_MIN_ROWS = 250_000
+
+
+def _warm_in_background(lexical: LexicalStore) -> None:
+    if lexical.size >= WARM_MIN_ROWS:
+        threading.Thread(target=lexical.warm, name="bm25-warm", daemon=True).start()
+
+
 class LocalIndex:
     """The local backend over an IndexData snapshot and the folder it is saved to."""
 
     def __init__(self, data: IndexData, folder: Path | None = None) -> None:
         self.data = data
         self.folder = folder
+        _warm_in_background(data.lexical)
 
     @classmethod
     def empty(
@@ -119,6 +132,7 @@ class LocalIndex:
             dense=dense,
             lexical=lexical,
         )
+        _warm_in_background(lexical)
 
     @contextlib.contextmanager
     def view(self, filters: Filters | None) -> Iterator[SnapshotView]:

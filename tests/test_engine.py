@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import json
 import shutil
@@ -12,8 +13,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import index.local
 import qa.engine
-from index.local import SnapshotView
+from index.local import LocalIndex, SnapshotView
 from index.normalize import canonical
 from qa import Engine
 from qa.errors import (
@@ -134,6 +136,20 @@ def test_bm25_beside_the_embedding_gives_the_same_hits(
         assert _keys(first) == _keys(second)
         assert [h.lexical_score for h in first] == [h.lexical_score for h in second]
         assert np.allclose([h.fused_score for h in first], [h.fused_score for h in second])
+
+
+def test_large_snapshots_warm_bm25_in_the_background(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(index.local, "WARM_MIN_ROWS", 0)
+    data = engine._data
+    fresh = dataclasses.replace(data, lexical=data.lexical.keep(range(data.lexical.size)))
+    assert fresh.lexical.cached_bytes == 0
+    LocalIndex(fresh)
+    for thread in threading.enumerate():
+        if thread.name == "bm25-warm":
+            thread.join()
+    assert fresh.lexical.cached_bytes > 0
 
 
 def test_dense_store_agrees_with_brute_force(engine: Engine) -> None:

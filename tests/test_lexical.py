@@ -138,6 +138,24 @@ def test_best_rows_equal_a_full_sort(documents: list[list[str]], queries: list[s
     assert best_rows(np.ones(5, dtype=np.float32), 0).tolist() == []
 
 
+def test_warm_computes_every_common_word_ahead(
+    documents: list[list[str]], queries: list[str]
+) -> None:
+    """warm() caches the score vector of each word in a quarter of the rows or more, and
+    the scores stay those of a store that computes them on first use."""
+    texts = [text for document in documents for text in document]
+    lazy, warmed = LexicalStore.build(texts), LexicalStore.build(texts)
+    warmed.warm()
+    common = sum(
+        int(np.count_nonzero(np.diff(p.indptr) * 4 >= warmed.size)) for p in warmed._forms.values()
+    )
+    assert common > 0
+    assert warmed.cached_bytes == common * warmed.size * 4
+    for query in queries:
+        assert np.array_equal(warmed.scores(query), lazy.scores(query))
+    assert warmed.cached_bytes == common * warmed.size * 4
+
+
 def test_keep_and_add_equal_fresh_builds(documents: list[list[str]], queries: list[str]) -> None:
     a = [t for d in documents[0::2] for t in d]  # documents 0, 2, 4
     b = [t for d in documents[1::2] for t in d]  # documents 1, 3
