@@ -7,7 +7,8 @@ joined; their vector is the unit mean of those sentences' real embeddings plus a
 noise, so topics cluster as in a real collection. Queries: XQuAD-vi dev questions.
 Latencies are per question, one at a time; "search" and "ask" include embedding the
 question, and from WARM_MIN_ROWS passages start once the BM25 store's background warm-up
-(index.local) is done. The dense-only rows time the same precomputed query vectors in each store.
+(index.local) is done. The dense-only rows time the same precomputed query vectors in
+each store.
 LlamaIndex (llama-index-core, `pip install -e ".[bench]"`) holds its vectors as Python
 lists, so it runs only up to --llama-max passages.
 """
