@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import torch
-from transformers import AutoTokenizer, BertModel
+from transformers import AutoTokenizer, BertModel, PreTrainedTokenizerBase
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
@@ -50,6 +50,8 @@ TOP = 20
 
 @dataclass(frozen=True)
 class Example:
+    """A dev question, its passage, gold answers and the first answer's offset."""
+
     question: str
     passage_id: str
     answers: tuple[str, ...]
@@ -58,6 +60,8 @@ class Example:
 
 @dataclass(frozen=True)
 class Window:
+    """The token ids of a question with one window of its passage."""
+
     ids: list[int]
     # Token indexes of the passage and their character spans in it.
     context: list[int]
@@ -92,7 +96,9 @@ def read_examples(folder: Path) -> tuple[dict[str, str], list[Example]]:
     return passages, examples
 
 
-def windows(tokenizer, question: str, passage: str, answer: tuple[int, int] | None) -> list[Window]:
+def windows(
+    tokenizer: PreTrainedTokenizerBase, question: str, passage: str, answer: tuple[int, int] | None
+) -> list[Window]:
     """The question with each window of the passage; labelled with the answer's first and
     last tokens where the window holds the whole answer, else (0, 0)."""
     encoded = tokenizer(
@@ -120,7 +126,9 @@ def windows(tokenizer, question: str, passage: str, answer: tuple[int, int] | No
     return found
 
 
-def padded(tokenizer, batch: list[Window]) -> tuple[torch.Tensor, torch.Tensor]:
+def padded(
+    tokenizer: PreTrainedTokenizerBase, batch: list[Window]
+) -> tuple[torch.Tensor, torch.Tensor]:
     width = max(len(w.ids) for w in batch)
     ids = torch.full((len(batch), width), tokenizer.pad_token_id)
     mask = torch.zeros((len(batch), width), dtype=torch.long)
@@ -130,7 +138,13 @@ def padded(tokenizer, batch: list[Window]) -> tuple[torch.Tensor, torch.Tensor]:
     return ids, mask
 
 
-def train(model: Reader, tokenizer, data: list[Window], epochs: float, rate: float) -> None:
+def train(
+    model: Reader,
+    tokenizer: PreTrainedTokenizerBase,
+    data: list[Window],
+    epochs: float,
+    rate: float,
+) -> None:
     # The 250k-row word embedding table stays as converted: most rows never occur here.
     model.encoder.embeddings.word_embeddings.weight.requires_grad_(False)
     trained = [p for p in model.parameters() if p.requires_grad]
@@ -165,7 +179,7 @@ def train(model: Reader, tokenizer, data: list[Window], epochs: float, rate: flo
     model.eval()
 
 
-def read(model: Reader, tokenizer, question: str, passage: str) -> str:
+def read(model: Reader, tokenizer: PreTrainedTokenizerBase, question: str, passage: str) -> str:
     """The best-scoring span of at most MAX_ANSWER tokens over the passage's windows."""
     best, text = float("-inf"), ""
     with torch.inference_mode():
