@@ -31,34 +31,29 @@ def _encoder(model):
     return Encoder().eval()
 
 
-def export_fp32(model_dir: Path, dest: Path) -> None:
-    """Export the converted encoder (token embeddings out) and fuse it for onnxruntime."""
+def export_fused(module, config, dest: Path, output: str) -> None:
+    """Export `module` ((input_ids, attention_mask) in, one per-token tensor named `output`
+    out) to dest/model.onnx, fused for onnxruntime."""
     import torch
     from onnxruntime.transformers.optimizer import optimize_model
-    from transformers import BertModel
 
-    # Eager attention exports as plain MatMul/Softmax, which onnxruntime then fuses.
-    model = BertModel.from_pretrained(
-        str(model_dir), add_pooling_layer=False, attn_implementation="eager"
-    ).eval()
     raw_path = dest / "raw.onnx"
     dummy = torch.ones((2, 16), dtype=torch.long)
     with torch.inference_mode():
         torch.onnx.export(
-            _encoder(model),
+            module,
             (dummy, dummy),
             str(raw_path),
             input_names=["input_ids", "attention_mask"],
-            output_names=["token_embeddings"],
+            output_names=[output],
             dynamic_axes={
                 "input_ids": {0: "batch", 1: "tokens"},
                 "attention_mask": {0: "batch", 1: "tokens"},
-                "token_embeddings": {0: "batch", 1: "tokens"},
+                output: {0: "batch", 1: "tokens"},
             },
             opset_version=OPSET,
             dynamo=False,
         )
-    config = model.config
     optimized = optimize_model(
         str(raw_path),
         model_type="bert",
@@ -67,6 +62,17 @@ def export_fp32(model_dir: Path, dest: Path) -> None:
     )
     optimized.save_model_to_file(str(dest / ONNX_FILE))
     raw_path.unlink()
+
+
+def export_fp32(model_dir: Path, dest: Path) -> None:
+    """Export the converted encoder (token embeddings out) and fuse it for onnxruntime."""
+    from transformers import BertModel
+
+    # Eager attention exports as plain MatMul/Softmax, which onnxruntime then fuses.
+    model = BertModel.from_pretrained(
+        str(model_dir), add_pooling_layer=False, attn_implementation="eager"
+    ).eval()
+    export_fused(_encoder(model), model.config, dest, "token_embeddings")
     copy_tokenizer(model_dir, dest)
 
 

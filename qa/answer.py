@@ -29,6 +29,7 @@ from functools import cached_property
 from index.chunk import split_sentences
 from index.lexical import pairs, plain_syllable
 from index.normalize import compose
+from models.span_reader import SpanReader
 from qa import reader
 from qa.candidates import has_dateline
 from qa.question import WHAT, WHEN, QuestionInfo
@@ -49,7 +50,21 @@ DATELINE_BONUS = 1.0
 # e5 cosines of a question and a passage that answers it lie around 0.80-0.92.
 DENSE_FLOOR = 0.78
 DENSE_SPAN = 0.12
+# The trained reader (when installed) reads the best sentence and its neighbours, up to
+# this many characters (150 tokens on average), for "what" questions: where its span and
+# the rules' answer differ (neither holds the other) its span wins when it is at least
+# this probable. On the 250 held-out XQuAD-vi questions of fold 0 (benchmarks/
+# train_reader.py) F1 went from .303 to .362 with the int8 reader on every kind (bar 0.2
+# for the typed ones), seed dev unchanged; the fp32 reader gave .392 so and .386 on "what"
+# alone. Every kind costs 75-100 ms of reading (int8, 2 cores): seed `ask` p50 rose from
+# 20 to 118 ms. A bar of 0.05 lost a seed "what" question (F1 .910 -> .878).
+READ_CHARS = 600
+READ_KINDS = frozenset({WHAT})
+MIN_READ_PROBABILITY = 0.1
 _SYLLABLE = re.compile(r"\w+")
+# Spaces and sentence punctuation the reader's span may start or end with.
+_LEADING = re.compile(r"^[\s,.;:!?…]+")
+_TRAILING = re.compile(r"[\s,.;:!?…]+$")
 _ROMAN = re.compile(r"[IVXLCDM]+")
 
 
@@ -291,9 +306,9 @@ def _read(
     question: QuestionInfo,
     hits: Sequence[Hit],
     idf: Callable[[Sequence[str]], list[float]],
-) -> tuple[tuple[HighlightedHit, ...], list[Reading]]:
-    """The hits with their best sentences highlighted, and the candidate answers in the
-    SENTENCES_TRIED best sentences."""
+) -> tuple[tuple[HighlightedHit, ...], list[Reading], list[_Sentence]]:
+    """The hits with their best sentences highlighted, the candidate answers in the
+    SENTENCES_TRIED best sentences, and the sentences, best first."""
     words = [_Words.of(hit.text) for hit in hits]
     weighted = _Weighted.of(question, idf)
     sentences = _score_sentences(question, hits, weighted)
@@ -325,7 +340,7 @@ def _read(
             found.append(
                 Reading(sentence.hit, sentence.span, span, sentence.evidence, proposal.features)
             )
-    return highlighted, found
+    return highlighted, found, sentences
 
 
 def readings(
@@ -335,6 +350,60 @@ def readings(
 ) -> list[Reading]:
     """The candidate answers that extract_answer chooses from (for fitting the reader)."""
     return _read(question, hits, idf)[1]
+
+
+def _context(sentence: _Sentence) -> Span:
+    """The sentence with as many neighbours in its passage as fit in READ_CHARS."""
+    spans = _Sentences.of(sentence.hit.text).spans
+    first = last = spans.index(sentence.span)
+    grown = True
+    while grown:
+        grown = False
+        for before, after in ((first - 1, last), (first, last + 1)):
+            if (
+                before >= 0
+                and after < len(spans)
+                and spans[after].end - spans[before].start <= READ_CHARS
+            ):
+                first, last, grown = before, after, True
+    return Span(spans[first].start, spans[last].end)
+
+
+def _trained_span(
+    span_reader: SpanReader, question: QuestionInfo, sentence: _Sentence
+) -> tuple[Span, float] | None:
+    """The trained reader's answer around `sentence`, as a span of its passage, and the
+    reader's probability for it; None when it points at punctuation only."""
+    context = _context(sentence)
+    composed = compose(sentence.hit.text[context.start : context.end])
+    read = span_reader.read(compose(question.text).text, composed.text)
+    if read is None:
+        return None
+    piece = composed.text[read.start : read.end]
+    leading, trailing = _LEADING.match(piece), _TRAILING.search(piece)
+    start = read.start + (leading.end() if leading else 0)
+    end = read.end - (len(trailing[0]) if trailing else 0)
+    if start >= end:
+        return None
+    first, last = composed.to_original(start, end)
+    return Span(context.start + first, context.start + last), read.probability
+
+
+def _overrules(trained: tuple[Span, float], reading: Reading, sentence: _Sentence) -> bool:
+    """Whether the trained reader's span replaces the rules' answer: it is probable enough
+    and neither text holds the other (the rules' "73 công dân" stays against "73")."""
+    span, probability = trained
+    if probability < MIN_READ_PROBABILITY:
+        return False
+    ours = compose(sentence.hit.text[span.start : span.end]).text.casefold()
+    theirs = compose(reading.hit.text[reading.span.start : reading.span.end]).text.casefold()
+    return ours not in theirs and theirs not in ours
+
+
+def _sentence_around(text: str, span: Span) -> Span:
+    """The sentences of `text` that `span` overlaps, as one span."""
+    touched = [s for s in _Sentences.of(text).spans if s.start < span.end and span.start < s.end]
+    return Span(touched[0].start, touched[-1].end)
 
 
 def confidence(evidence: float, sureness: float) -> float:
@@ -347,12 +416,16 @@ def extract_answer(
     question: QuestionInfo,
     hits: Sequence[Hit],
     idf: Callable[[Sequence[str]], list[float]],
+    span_reader: SpanReader | None = None,
 ) -> Answer:
     """The answer to `question` from `hits` (see the module docstring).
 
     idf: inverse document frequencies of diacritics-free terms.
+    span_reader: the trained reader, which then reads around the best sentence of a
+    READ_KINDS question and may overrule the rules' span (see MIN_READ_PROBABILITY);
+    whether an answer is given at all is still decided as above.
     """
-    highlighted, found = _read(question, hits, idf)
+    highlighted, found, sentences = _read(question, hits, idf)
     best = max(
         found, key=lambda reading: reader.rank(reading.features, question.kind), default=None
     )
@@ -361,19 +434,25 @@ def extract_answer(
         reading = best
         sure = confidence(reading.evidence, reader.sureness(reading.features, question.kind))
         if sure >= MIN_CONFIDENCE:
-            span, offset = reading.span, reading.hit.start
+            hit, span, sentence = reading.hit, reading.span, reading.sentence
+            if span_reader is not None and question.kind in READ_KINDS:
+                trained = _trained_span(span_reader, question, sentences[0])
+                if trained is not None and _overrules(trained, reading, sentences[0]):
+                    hit, span = sentences[0].hit, trained[0]
+                    sentence = _sentence_around(hit.text, span)
+            offset = hit.start
             return Answer(
                 question=question.text,
                 found=True,
-                text=reading.hit.text[span.start : span.end],
+                text=hit.text[span.start : span.end],
                 message="",
                 kind=question.kind,
                 language=question.language,
                 confidence=round(sure, 4),
-                hit=reading.hit,
+                hit=hit,
                 span=span,
                 document_span=Span(offset + span.start, offset + span.end),
-                sentence=reading.sentence,
+                sentence=sentence,
                 passages=highlighted,
             )
     return Answer(

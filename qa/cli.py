@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import sys
 import tempfile
 from collections.abc import Sequence
+from pathlib import Path
 
 from index.dense import KINDS as DENSE_KINDS
 from models import DEFAULT_MODEL
@@ -101,7 +103,8 @@ def _eval(args: argparse.Namespace) -> None:
     else:
         raise SystemExit("eval needs --index, --corpus or --passages")
     modes = MODES if args.mode == "all" else (args.mode,)
-    results = {mode: evaluate(engine, questions, mode) for mode in modes}
+    reader = _reader_note(engine, Path(args.questions))
+    results = {mode: {**evaluate(engine, questions, mode), "reader": reader} for mode in modes}
     if args.json:
         _print_json(results if len(modes) > 1 else results[modes[0]])
         return
@@ -109,8 +112,33 @@ def _eval(args: argparse.Namespace) -> None:
         _print_report(result)
 
 
+def _reader_note(engine: Engine, questions: Path) -> dict[str, object]:
+    """Which reader answers, and whether it learnt from these very questions (then its
+    answer figures are in-sample; benchmarks/train_reader.py gives held-out ones)."""
+    reader = engine.span_reader
+    if reader is None:
+        return {"trained": False, "in_sample": False}
+    digest = hashlib.sha256(questions.read_bytes()).hexdigest()
+    return {
+        "trained": True,
+        "training_questions": reader.info.questions,
+        "in_sample": digest in reader.info.sources,
+    }
+
+
 def _print_report(result: dict[str, object]) -> None:
     print(f"\n== mode {result['mode']}: {result['questions']} answerable questions ==")
+    reader: dict[str, object] = result["reader"]  # type: ignore[assignment]
+    if not reader["trained"]:
+        print("answers: rules only (no trained reader installed)")
+    else:
+        trained_on = reader["training_questions"]
+        print(f"answers: rules + trained reader ({trained_on} training questions)")
+    if reader["in_sample"]:
+        print(
+            "NOTE: the trained reader learnt from this question file, so its answer figures "
+            "are in-sample; benchmarks/train_reader.py measures held-out articles."
+        )
     if result["questions"]:
         print(_metrics_row(result, RETRIEVAL_METRICS))
         print(_metrics_row(result, ANSWER_METRICS))

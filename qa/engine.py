@@ -25,6 +25,7 @@ from index.passages import Passage, split_document
 from index.store import EmbedderInfo, IndexData, check_embedder, load_index, read_manifest
 from models import DEFAULT_MODEL, Embedder, load_embedder
 from models.base import OneCoreQueries
+from models.span_reader import SpanReader, load_span_reader
 from qa.answer import extract_answer, sentence_support
 from qa.errors import EmptyQuery, InvalidArgument, InvalidQuery, QueryTooLong
 from qa.question import QuestionInfo, analyse
@@ -55,6 +56,8 @@ SUPPORT_WEIGHT = 1.0
 # thread is worth less than the core the embedding gives up.
 BESIDE_MIN_ROWS = 250_000
 _WORD = re.compile(r"\w")
+# Engine.span_reader before its first use: the installed reader, loaded then.
+_INSTALLED = object()
 
 
 def check_query(query: str) -> str:
@@ -110,6 +113,19 @@ class Engine:
         self.embedder = embedder
         self._backend: Backend = LocalIndex(data, folder) if isinstance(data, IndexData) else data
         self._write_lock = threading.Lock()
+        self._span_reader: SpanReader | object | None = _INSTALLED
+
+    @property
+    def span_reader(self) -> SpanReader | None:
+        """The trained reader that `ask` consults: the one the install step trained (None
+        where it trained none) unless another SpanReader, or None, is assigned."""
+        if self._span_reader is _INSTALLED:
+            self._span_reader = load_span_reader()
+        return self._span_reader  # type: ignore[return-value]
+
+    @span_reader.setter
+    def span_reader(self, reader: SpanReader | None) -> None:
+        self._span_reader = reader
 
     # -- building and persistence -------------------------------------------------------
 
@@ -315,7 +331,7 @@ class Engine:
             # The rerank and the answer look up the same terms (a query each in SQL).
             idf = _remembered(view.idf)
             hits = self._search(view, question, understood, k, mode, "zscore", idf)
-            return extract_answer(understood, hits, idf)
+            return extract_answer(understood, hits, idf, self.span_reader)
 
     def idf(self, plain_terms: Sequence[str]) -> list[float]:
         """Inverse document frequencies of diacritics-free terms in the index now."""

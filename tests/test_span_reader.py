@@ -1,0 +1,141 @@
+"""The trained reader that `make test` (like `make run`) trains from ../shared/eval: its
+training windows, what it reads, how `ask` uses it, and a damaged copy."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import shutil
+import unicodedata
+from pathlib import Path
+
+import pytest
+from conftest import EVAL
+
+from models.span_reader import INFO_FILE, SpanReader, load_span_reader, reader_dir
+from models.span_reader_training import XQUAD_QUESTIONS, read_xquad, windows
+from qa import Engine
+from qa.answer import _Sentence, _Sentences, _trained_span, extract_answer
+from qa.cli import _reader_note
+from qa.question import analyse
+from qa.types import Hit
+
+# Own text, not in any training set: a made-up commune's report.
+REPORT = (
+    "Ngày 12/3/2024, Ủy ban nhân dân xã Tân Lập tổ chức hội nghị sơ kết quý I. "
+    "Bà Nguyễn Thị Lan, Chủ tịch UBND xã, chủ trì hội nghị. "
+    "Trong quý, xã đã làm mới 4,5 km đường bê tông và trồng 3.200 cây keo trên đồi Nà Mạ. "
+    "Nguồn vốn chủ yếu đến từ chương trình nông thôn mới."
+)
+QUESTIONS = {
+    "Ai chủ trì hội nghị sơ kết quý I?": "Nguyễn Thị Lan",
+    "Ai là Chủ tịch UBND xã Tân Lập?": "Nguyễn Thị Lan",
+    "Xã Tân Lập trồng cây keo ở đâu?": "đồi Nà Mạ",
+    "Nguồn vốn chủ yếu đến từ đâu?": "chương trình nông thôn mới",
+    "Nguồn vốn chủ yếu đến từ chương trình gì?": "nông thôn mới",
+    "Xã đã làm mới bao nhiêu km đường bê tông?": "4,5 km",
+    "Xã trồng bao nhiêu cây keo?": "3.200",
+    "Hội nghị sơ kết quý I được tổ chức vào ngày nào?": "12/3/2024",
+}
+
+
+@pytest.fixture(scope="module")
+def reader() -> SpanReader:
+    found = load_span_reader()
+    if found is None:
+        pytest.fail(f"no trained reader in {reader_dir()}: `make reader` trains it")
+    return found
+
+
+def test_reader_records_what_it_learnt_from(reader: SpanReader) -> None:
+    digest = hashlib.sha256((EVAL / XQUAD_QUESTIONS).read_bytes()).hexdigest()
+    assert reader.info.sources == (digest,)
+    assert reader.info.questions == len(read_xquad(EVAL))
+
+
+def test_training_windows_label_the_answer_tokens() -> None:
+    from transformers import AutoTokenizer
+
+    from models.convert_e5 import converted_model_dir
+
+    tokenizer = AutoTokenizer.from_pretrained(str(converted_model_dir()), local_files_only=True)
+    example = read_xquad(EVAL)[0]
+    found = windows(tokenizer, example)
+    labelled = [w for w in found if w.label != (0, 0)]
+    assert labelled, "the answer lies in some window"
+    first, last = labelled[0].label
+    pointed = "".join(tokenizer.decode(labelled[0].ids[first : last + 1]).split()).casefold()
+    answer = "".join(example.context[example.start : example.end].split()).casefold()
+    # The first and last tokens cover the answer, and little more.
+    assert answer in pointed and len(pointed) <= len(answer) + 6
+
+
+def test_reader_answers_questions_on_unseen_text(reader: SpanReader) -> None:
+    overlapping = 0
+    for question, expected in QUESTIONS.items():
+        span = reader.read(question, REPORT)
+        assert span is not None and 0 <= span.start < span.end <= len(REPORT)
+        assert 0.0 < span.probability <= 1.0
+        start = REPORT.index(expected)
+        overlapping += span.start < start + len(expected) and start < span.end
+    # Measured: 7 of 8 (it reads "3.200" for the kilometres of road).
+    assert overlapping >= 6
+
+
+def test_trained_span_indexes_nfd_text(reader: SpanReader) -> None:
+    text = unicodedata.normalize("NFD", REPORT)
+    hit = Hit(1, "report.txt", "report", 0, len(text), text, 1.0, 0.9, 1.0)
+    last = _Sentences.of(text).spans[-1]
+    question = analyse("Nguồn vốn chủ yếu đến từ chương trình gì?")
+    found = _trained_span(reader, question, _Sentence(hit, last, 1.0, 1.0))
+    assert found is not None
+    span, probability = found
+    assert 0.0 < probability <= 1.0
+    assert last.start <= span.start < span.end <= last.end
+    assert "nông thôn" in unicodedata.normalize("NFC", text[span.start : span.end])
+    answer = extract_answer(question, [hit], lambda terms: [1.0] * len(terms), reader)
+    assert answer.found and answer.span is not None
+    assert text[answer.span.start : answer.span.end] == answer.text
+
+
+def test_ask_uses_the_installed_reader_unless_told_not_to(
+    engine: Engine, reader: SpanReader
+) -> None:
+    fresh = Engine(engine.embedder, engine._backend)
+    assert fresh.span_reader is reader
+    fresh.span_reader = None
+    answer = fresh.ask("Ai chủ trì hội nghị ở Chiêm Hóa?")
+    assert answer.found and answer.text == "Hà Đức Tập"
+
+
+def test_eval_says_when_the_reader_learnt_from_the_questions(engine: Engine) -> None:
+    assert _reader_note(engine, EVAL / XQUAD_QUESTIONS)["in_sample"] is True
+    assert _reader_note(engine, EVAL / "seed_questions_dev.jsonl")["in_sample"] is False
+
+
+def test_damaged_reader_is_refused_not_loaded(
+    reader: SpanReader,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    monkeypatch.setenv("VIETQA_CACHE_DIR", str(tmp_path))
+    copy = reader_dir()
+    shutil.copytree(reader.folder, copy)
+    onnx = copy / "model.onnx"
+    onnx.write_bytes(onnx.read_bytes()[: onnx.stat().st_size // 2])
+    with caplog.at_level(logging.WARNING):
+        assert load_span_reader.__wrapped__() is None
+    assert "files missing, truncated or changed" in caplog.text
+    (copy / INFO_FILE).write_text("{", encoding="utf-8")
+    assert load_span_reader.__wrapped__() is None
+
+
+def test_xquad_offsets_are_checked(tmp_path: Path) -> None:
+    for name in ("xquad_vi_dev_passages.jsonl", XQUAD_QUESTIONS):
+        text = (EVAL / name).read_text(encoding="utf-8")
+        if name == XQUAD_QUESTIONS:
+            text = text.replace('"answer_starts": [', '"answer_starts": [7', 1)
+        (tmp_path / name).write_text(text, encoding="utf-8")
+    with pytest.raises(ValueError, match="Answer offset"):
+        read_xquad(tmp_path)
