@@ -54,10 +54,9 @@ DENSE_SPAN = 0.12
 # this many characters (150 tokens on average), for "what" questions: where its span and
 # the rules' answer differ (neither holds the other) its span wins when it is at least
 # this probable. On the 250 held-out XQuAD-vi questions of fold 0 (benchmarks/
-# train_reader.py) F1 went from .303 to .362 with the int8 reader on every kind (bar 0.2
-# for the typed ones), seed dev unchanged; the fp32 reader gave .392 so and .386 on "what"
-# alone. Every kind costs 75-100 ms of reading (int8, 2 cores): seed `ask` p50 rose from
-# 20 to 118 ms. A bar of 0.05 lost a seed "what" question (F1 .910 -> .878).
+# train_reader.py) F1 went from .303 to .360, seed dev unchanged. Reading every kind
+# (bar 0.2 for the typed ones) gave .362 but costs 75-100 ms a question (int8, 2 cores):
+# seed `ask` p50 rose from 20 to 118 ms. A bar of 0.05 lost a seed "what" question.
 READ_CHARS = 600
 READ_KINDS = frozenset({WHAT})
 MIN_READ_PROBABILITY = 0.1
