@@ -16,7 +16,6 @@ quantised to int8 for reading at answer time.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import logging
 import random
@@ -27,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from models.artifact_cache import build_artifact
+from models.base import file_sha256
 from models.bundled import QUERY_PREFIX
 from models.convert_e5 import converted_model_dir
 from models.errors import ModelNotAvailable
@@ -98,7 +98,7 @@ def read_xquad(folder: Path) -> list[Example]:
 
 def sources(folder: Path) -> tuple[str, ...]:
     """SHA-256 of the question file a reader trained on `folder` learns from."""
-    return (hashlib.sha256((folder / XQUAD_QUESTIONS).read_bytes()).hexdigest(),)
+    return (file_sha256(folder / XQUAD_QUESTIONS),)
 
 
 def windows(tokenizer, example: Example) -> list[Window]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import sys
 import tempfile
@@ -12,6 +11,7 @@ from pathlib import Path
 
 from index.dense import KINDS as DENSE_KINDS
 from models import DEFAULT_MODEL
+from models.base import file_sha256
 from qa.engine import MODES, Engine
 from qa.errors import IndexNotFound, QAError
 from qa.evaluate import evaluate, read_questions
@@ -118,7 +118,7 @@ def _reader_note(engine: Engine, questions: Path) -> dict[str, object]:
     reader = engine.span_reader
     if reader is None:
         return {"trained": False, "in_sample": False}
-    digest = hashlib.sha256(questions.read_bytes()).hexdigest()
+    digest = file_sha256(questions)
     return {
         "trained": True,
         "training_questions": reader.info.questions,
