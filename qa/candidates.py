@@ -78,14 +78,17 @@ _DATES = (
     re.compile(r"thế kỷ\s+(?:[IVXLC]+|\d+)", re.IGNORECASE),
     re.compile(r"\d{1,2}/\d{1,2}"),
 )
-_ADMIN = r"(?:tổ|thôn|bản|xóm|ấp|khu phố|phường|xã|thị trấn|thị xã|huyện|quận|thành phố|tỉnh|TP\.?)"
-_PLACE = re.compile(
-    rf"{_ADMIN}\s+(?:\d+|[A-ZĐ][^\W\d_]*(?:\s+[A-ZĐ][^\W\d_]*)*)"
-    rf"(?:\s*,\s*{_ADMIN}\s+(?:\d+|[A-ZĐ][^\W\d_]*(?:\s+[A-ZĐ][^\W\d_]*)*))*",
-    re.IGNORECASE,
+# Capital letters of Vietnamese (and other Latin) text: "[A-Z]" misses "Ô", "Ả" and "Ấ".
+_UPPER = "[" + "".join(c for c in map(chr, range(0x41, 0x2000)) if c.isupper()) + "]"
+_ADMIN = (
+    r"(?<!\w)(?i:tổ|thôn|bản|xóm|ấp|khu phố|phường|xã|thị trấn|thị xã|huyện|quận|thành phố|"
+    r"tỉnh|TP\.?)"
 )
+# The level's word in any case ("Phường", "TP."), then a number or capitalised words.
+_PLACE_NAME = rf"(?:\d+|{_UPPER}[^\W\d_]*(?:\s+{_UPPER}[^\W\d_]*)*)"
+_PLACE = re.compile(rf"{_ADMIN}\s+{_PLACE_NAME}(?:\s*,\s*{_ADMIN}\s+{_PLACE_NAME})*")
 _AFTER_PREPOSITION = re.compile(
-    r"(?:\bở|\btại|\bin|\bat)\s+((?:[A-ZĐ][^\W\d_]*)(?:\s+[A-ZĐ][^\W\d_]*)*)"
+    rf"(?:\bở|\btại|\bin|\bat)\s+({_UPPER}[^\W\d_]*(?:\s+{_UPPER}[^\W\d_]*)*)"
 )
 
 
