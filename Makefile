@@ -18,11 +18,11 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-# The trained reader (models/span_reader_training.py), once, from the XQuAD-vi dev set
+# The trained reader (qa/reader_training.py), once, from the XQuAD-vi dev set
 # in $(SHARED)/eval (about 20 minutes on 2 cores); without it answers come from the rules.
 reader: install
 	@if [ -f $(SHARED)/eval/xquad_vi_dev_questions.jsonl ]; then \
-		$(BIN)/python -m models.span_reader_training --eval $(SHARED)/eval; \
+		$(BIN)/python -m qa.reader_training --eval $(SHARED)/eval; \
 	else \
 		echo "No $(SHARED)/eval: no trained reader, answers come from the rules alone."; \
 	fi

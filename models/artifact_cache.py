@@ -100,7 +100,7 @@ def build_artifact(
         log.warning("Rebuilding %s at %s: %s.", what, folder, problem)
         shutil.rmtree(folder)
     folder.parent.mkdir(parents=True, exist_ok=True)
-    log.warning("Building %s in %s (once; about a minute)...", what, folder)
+    log.warning("Building %s in %s (once)...", what, folder)
     staging = Path(tempfile.mkdtemp(prefix=folder.name + ".tmp-", dir=folder.parent))
     try:
         build(staging)

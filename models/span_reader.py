@@ -26,7 +26,7 @@ MAX_TOKENS = 192
 MAX_ANSWER = 30
 TOP = 20
 # Bump when the training recipe changes: another recipe builds another folder.
-RECIPE = "frozen4-192-v1"
+RECIPE = "frozen4-192-cloze-v2"
 INFO_FILE = "reader-info.json"
 
 log = logging.getLogger(__name__)
@@ -47,7 +47,7 @@ class ReaderInfo:
     """What a trained reader was trained on, to tell in-sample figures from held-out ones."""
 
     questions: int
-    # SHA-256 of each question file it learnt from.
+    # SHA-256 of each file it learnt from (question files first).
     sources: tuple[str, ...]
     epochs: float
 

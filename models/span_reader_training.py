@@ -1,6 +1,6 @@
 """Train the extractive reader (models.span_reader) on questions with marked answers.
 
-    python -m models.span_reader_training --eval ../shared/eval
+Installed by `python -m qa.reader_training` (which adds cloze questions to the set).
 
 The built-in model (converted multilingual-e5-small) gets a linear start/end layer and
 learns, from question + context windows of MAX_TOKENS, which tokens begin and end the
@@ -15,7 +15,6 @@ quantised to int8 for reading at answer time.
 
 from __future__ import annotations
 
-import argparse
 import json
 import logging
 import random
@@ -97,8 +96,8 @@ def read_xquad(folder: Path) -> list[Example]:
 
 
 def sources(folder: Path) -> tuple[str, ...]:
-    """SHA-256 of the question file a reader trained on `folder` learns from."""
-    return (file_sha256(folder / XQUAD_QUESTIONS),)
+    """SHA-256 of the XQuAD-style files in `folder`: questions, then passages."""
+    return (file_sha256(folder / XQUAD_QUESTIONS), file_sha256(folder / XQUAD_PASSAGES))
 
 
 def windows(tokenizer, example: Example) -> list[Window]:
@@ -278,33 +277,18 @@ def verify(folder: Path, eval_dir: Path) -> None:
         )
 
 
-def build(folder: Path, eval_dir: Path, epochs: float = EPOCHS) -> None:
-    """Train on the XQuAD-style set in `eval_dir` and export the reader into `folder`."""
-    examples = read_xquad(eval_dir)
-    model = train(examples, epochs)
-    export(
-        model,
-        folder,
-        {"questions": len(examples), "sources": list(sources(eval_dir)), "epochs": epochs},
-    )
-
-
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--eval", type=Path, required=True, help="folder with XQuAD-vi files")
-    args = parser.parse_args()
-    if not (args.eval / XQUAD_QUESTIONS).is_file():
-        raise SystemExit(f"No {XQUAD_QUESTIONS} in {args.eval}: nothing to train the reader on.")
-    key = reader_key(sources(args.eval))
-    folder = build_artifact(
+def install(
+    eval_dir: Path, examples: Sequence[Example], extra_sources: tuple[str, ...] = ()
+) -> Path:
+    """The trained reader's folder in the user cache, trained on `examples` the first
+    time. They hold the XQuAD-style set in `eval_dir` (which verifies the result), and
+    may hold more, made from the files whose SHA-256 `extra_sources` gives."""
+    found = (*sources(eval_dir), *extra_sources)
+    info = {"questions": len(read_xquad(eval_dir)), "sources": list(found), "epochs": EPOCHS}
+    return build_artifact(
         reader_dir(),
-        key,
-        lambda out: build(out, args.eval),
-        lambda out: verify(out, args.eval),
+        reader_key(found),
+        lambda out: export(train(examples), out, info),
+        lambda out: verify(out, eval_dir),
         "the trained reader",
     )
-    print(f"trained reader in {folder}")
-
-
-if __name__ == "__main__":
-    main()

@@ -28,11 +28,11 @@ from functools import cached_property
 
 from index.chunk import split_sentences
 from index.lexical import pairs, plain_syllable
-from index.normalize import compose
+from index.normalize import compose, unaccent
 from models.span_reader import SpanReader
 from qa import reader
-from qa.candidates import has_dateline
-from qa.question import WHAT, WHEN, QuestionInfo
+from qa.candidates import SURNAMES, has_dateline
+from qa.question import WHAT, WHEN, WHO, QuestionInfo
 from qa.types import Answer, HighlightedHit, Hit, Span
 
 NOT_FOUND = {
@@ -51,15 +51,27 @@ DATELINE_BONUS = 1.0
 DENSE_FLOOR = 0.78
 DENSE_SPAN = 0.12
 # The trained reader (when installed) reads the best sentence and its neighbours, up to
-# this many characters (150 tokens on average), for "what" questions: where its span and
-# the rules' answer differ (neither holds the other) its span wins when it is at least
-# this probable. On the 250 held-out XQuAD-vi questions of fold 0 (benchmarks/
-# train_reader.py) F1 went from .303 to .360, seed dev unchanged. Reading every kind
-# (bar 0.2 for the typed ones) gave .362 but costs 75-100 ms a question (int8, 2 cores):
-# seed `ask` p50 rose from 20 to 118 ms. A bar of 0.05 lost a seed "what" question.
+# this many characters (150 tokens on average), for "what" questions and for "who"
+# questions whose rules' answer is not a Vietnamese name (_rules_weak): where its span
+# and the rules' answer differ (neither holds the other) its span wins when it is at least
+# this probable. A question whose rules' answer falls below MIN_CONFIDENCE (any kind) is
+# read too, and the reader's span is given when it is at least MIN_UNSURE_READ_PROBABILITY
+# probable; that answer keeps its low confidence. On the 250 held-out XQuAD-vi questions
+# of fold 0 (benchmarks/train_reader.py, reader trained with two clozes a sentence) F1
+# went .303 (rules) -> .388 ("what") -> .427 ("who") -> .431 (withheld, 0.45); .435 at
+# 0.4 and .465 at 0.3, but the installed reader (trained on every question) is surer of
+# itself: at 0.3 it answered 3 of the 12 seed unanswerable questions, at 0.45 one (the
+# rules' own). Seed dev lost one "what" question (span .903 -> .871). Reading every kind
+# gave .329-.362 (fold 0, session 9): the rules know units and Vietnamese names, and
+# reading costs 75-100 ms (int8, 2 cores).
 READ_CHARS = 600
-READ_KINDS = frozenset({WHAT})
 MIN_READ_PROBABILITY = 0.1
+MIN_UNSURE_READ_PROBABILITY = 0.45
+# ...and only when the rules' confidence is at least this: where the passages hardly
+# cover the question ("Ai là chủ tịch nước Pháp năm 1990?" on the sample reports: .07)
+# the reader would still name someone. Fold 0's withheld questions the reader answers
+# right all lie at .20 or above; the seed unanswerable questions at .00-.39.
+MIN_READ_CONFIDENCE = 0.2
 _SYLLABLE = re.compile(r"\w+")
 # Spaces and sentence punctuation the reader's span may start or end with.
 _LEADING = re.compile(r"^[\s,.;:!?…]+")
@@ -388,6 +400,15 @@ def _trained_span(
     return Span(context.start + first, context.start + last), read.probability
 
 
+def _rules_weak(question: QuestionInfo, text: str) -> bool:
+    """Whether the trained reader may overrule the rules' answer `text`: for a "what"
+    question, and for a "who" question when `text` does not start with a Vietnamese
+    surname (the rules' name finder knows Vietnamese names, not "Peyton Manning")."""
+    if question.kind == WHAT:
+        return True
+    return question.kind == WHO and unaccent(text.split()[0]) not in SURNAMES
+
+
 def _overrules(trained: tuple[Span, float], reading: Reading, sentence: _Sentence) -> bool:
     """Whether the trained reader's span replaces the rules' answer: it is probable enough
     and neither text holds the other (the rules' "73 công dân" stays against "73")."""
@@ -421,8 +442,9 @@ def extract_answer(
 
     idf: inverse document frequencies of diacritics-free terms.
     span_reader: the trained reader, which then reads around the best sentence of a
-    READ_KINDS question and may overrule the rules' span (see MIN_READ_PROBABILITY);
-    whether an answer is given at all is still decided as above.
+    question the rules are weak at and may overrule their span (MIN_READ_PROBABILITY),
+    and gives the answer the rules withhold when it is probable enough
+    (MIN_UNSURE_READ_PROBABILITY, MIN_READ_CONFIDENCE).
     """
     highlighted, found, sentences = _read(question, hits, idf)
     best = max(
@@ -434,26 +456,19 @@ def extract_answer(
         sure = confidence(reading.evidence, reader.sureness(reading.features, question.kind))
         if sure >= MIN_CONFIDENCE:
             hit, span, sentence = reading.hit, reading.span, reading.sentence
-            if span_reader is not None and question.kind in READ_KINDS:
+            if span_reader is not None and _rules_weak(
+                question, reading.hit.text[reading.span.start : reading.span.end]
+            ):
                 trained = _trained_span(span_reader, question, sentences[0])
                 if trained is not None and _overrules(trained, reading, sentences[0]):
                     hit, span = sentences[0].hit, trained[0]
                     sentence = _sentence_around(hit.text, span)
-            offset = hit.start
-            return Answer(
-                question=question.text,
-                found=True,
-                text=hit.text[span.start : span.end],
-                message="",
-                kind=question.kind,
-                language=question.language,
-                confidence=round(sure, 4),
-                hit=hit,
-                span=span,
-                document_span=Span(offset + span.start, offset + span.end),
-                sentence=sentence,
-                passages=highlighted,
-            )
+            return _found(question, hit, span, sentence, sure, highlighted)
+    if span_reader is not None and sentences and sure >= MIN_READ_CONFIDENCE:
+        trained = _trained_span(span_reader, question, sentences[0])
+        if trained is not None and trained[1] >= MIN_UNSURE_READ_PROBABILITY:
+            hit, span = sentences[0].hit, trained[0]
+            return _found(question, hit, span, _sentence_around(hit.text, span), sure, highlighted)
     return Answer(
         question=question.text,
         found=False,
@@ -466,5 +481,30 @@ def extract_answer(
         span=None,
         document_span=None,
         sentence=None,
+        passages=highlighted,
+    )
+
+
+def _found(
+    question: QuestionInfo,
+    hit: Hit,
+    span: Span,
+    sentence: Span,
+    sure: float,
+    highlighted: tuple[HighlightedHit, ...],
+) -> Answer:
+    """The answer `span` of `hit`, in `sentence`, with its document offsets."""
+    return Answer(
+        question=question.text,
+        found=True,
+        text=hit.text[span.start : span.end],
+        message="",
+        kind=question.kind,
+        language=question.language,
+        confidence=round(sure, 4),
+        hit=hit,
+        span=span,
+        document_span=Span(hit.start + span.start, hit.start + span.end),
+        sentence=sentence,
         passages=highlighted,
     )

@@ -34,7 +34,8 @@ NOT_NAME_WORDS = frozenset(
         "Chỉ Thị Định Ông Bà Anh Chị Các Những Trong Với Theo Tại Ở Sau Khi Đ/c Đc UBND "
         "HĐND MTTQ TP Viên Cựu Chiến Binh Phụ Nữ Niên Khối Cơ Phòng Vụ Cục Trung "
         "Ương Việt Nam Cộng Sản Kinh Tế The A An In On At Of Tin Tức Kiện Nổi "
-        "Bật Giao Dự Cùng Đại Biểu Phát Biểu BTV UVTV Thể"
+        "Bật Giao Dự Cùng Đại Biểu Phát Biểu BTV UVTV Thể Tổng Giám Đốc Thống Thủ Tướng "
+        "Vua Giáo Sư"
     ).split()
 )
 _TOKEN = re.compile(r"[^\W\d_]+(?:/[^\W\d_]+)?")

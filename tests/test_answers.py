@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from qa import Engine
-from qa.answer import extract_answer
+from qa.answer import MIN_CONFIDENCE, extract_answer
 from qa.evaluate import answer_scores, exact_match, read_questions, token_f1
 from qa.question import analyse
 from qa.types import Answer
@@ -56,6 +56,22 @@ def test_span_invariant_over_xquad(xquad_engine: Engine, corpus_dir: Path) -> No
         _check_invariants(xquad_engine, answer)
         answered += answer.found
     assert answered > len(questions[::6]) // 2
+
+
+def test_reader_gives_some_answers_the_rules_withhold(
+    xquad_engine: Engine, corpus_dir: Path
+) -> None:
+    questions = read_questions(corpus_dir.parent / "eval" / "xquad_vi_dev_questions.jsonl")
+    rules = Engine(xquad_engine.embedder, xquad_engine._backend)
+    rules.span_reader = None
+    withheld = [q for q in questions[::6] if not rules.ask(q.text).found]
+    given = [(q, a) for q in withheld if (a := xquad_engine.ask(q.text)).found]
+    # The installed reader learnt these questions: most of its answers must be right.
+    assert len(given) >= 3
+    for _, answer in given:
+        assert answer.confidence < MIN_CONFIDENCE, "the rules' low confidence is kept"
+        _check_invariants(xquad_engine, answer)
+    assert sum(token_f1(a.text, q.answers) > 0 for q, a in given) >= 0.6 * len(given)
 
 
 @pytest.mark.parametrize(

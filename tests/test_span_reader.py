@@ -13,13 +13,14 @@ import pytest
 from conftest import EVAL
 
 from models.span_reader import INFO_FILE, SpanReader, load_span_reader, reader_dir
-from models.span_reader_training import XQUAD_QUESTIONS, read_xquad, windows
+from models.span_reader_training import XQUAD_PASSAGES, XQUAD_QUESTIONS, read_xquad, windows
 from qa import Engine
-from qa.answer import _Sentence, _Sentences, _trained_span, extract_answer
+from qa.answer import _rules_weak, _Sentence, _Sentences, _trained_span, extract_answer
 from qa.cli import _reader_note
 from qa.question import analyse
 from qa.types import Hit
 
+SAMPLES = Path(__file__).resolve().parents[1] / "samples"
 # Own text, not in any training set: a made-up commune's report.
 REPORT = (
     "Ngày 12/3/2024, Ủy ban nhân dân xã Tân Lập tổ chức hội nghị sơ kết quý I. "
@@ -48,8 +49,9 @@ def reader() -> SpanReader:
 
 
 def test_reader_records_what_it_learnt_from(reader: SpanReader) -> None:
-    digest = hashlib.sha256((EVAL / XQUAD_QUESTIONS).read_bytes()).hexdigest()
-    assert reader.info.sources == (digest,)
+    learnt = [EVAL / XQUAD_QUESTIONS, EVAL / XQUAD_PASSAGES, *sorted(SAMPLES.glob("*.txt"))]
+    digests = tuple(hashlib.sha256(path.read_bytes()).hexdigest() for path in learnt)
+    assert reader.info.sources == digests
     assert reader.info.questions == len(read_xquad(EVAL))
 
 
@@ -139,3 +141,12 @@ def test_xquad_offsets_are_checked(tmp_path: Path) -> None:
         (tmp_path / name).write_text(text, encoding="utf-8")
     with pytest.raises(ValueError, match="Answer offset"):
         read_xquad(tmp_path)
+
+
+def test_reader_may_overrule_what_and_foreign_names_only() -> None:
+    who = analyse("Ai chủ trì hội nghị?")
+    assert _rules_weak(analyse("Hội nghị bàn về vấn đề gì?"), "công tác dân vận")
+    assert _rules_weak(who, "Peyton Manning")
+    assert not _rules_weak(who, "Hà Đức Tập")
+    assert not _rules_weak(who, unicodedata.normalize("NFD", "Đặng Thị Hoa"))
+    assert not _rules_weak(analyse("Có bao nhiêu mô hình?"), "166 mô hình")
