@@ -48,11 +48,11 @@ def _typed_spans(sentence: str) -> list[tuple[int, int, str]]:
     # Administrative places only: a capitalised run after "ở" is too often something else.
     spans += [(c.start, c.end, "đâu") for c in places(sentence) if c.prior >= 1.0]
     spans += [(c.start, c.end, "gì") for c in organisations(sentence)]
-    taken = list(spans)
+    # Numbers not inside a span above (the list on the right is built before it is added).
     spans += [
         (m.start(), m.end(), "bao nhiêu")
         for m in _NUMBER.finditer(sentence)
-        if not any(start <= m.start() < end for start, end, _ in taken)
+        if not any(start <= m.start() < end for start, end, _ in spans)
     ]
     return spans
 
