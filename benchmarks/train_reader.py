@@ -1,7 +1,7 @@
 """Train the reader on four fifths of the XQuAD-vi dev articles and measure `ask` with and
 without it on the held-out fifth, and on the seed sets, in one run.
 
-    HF_HUB_OFFLINE=1 python benchmarks/train_reader.py [--fold 0] [--epochs 4]
+    HF_HUB_OFFLINE=1 python benchmarks/train_reader.py [--fold 0] [--epochs 4] [--reader DIR]
 
 The install step (qa.reader_training) trains the reader on every XQuAD-vi dev question
 and clozes made from its passages and from samples/, so `python -m qa eval` on that set
@@ -10,12 +10,15 @@ fifth article, sorted by number: no held-out article, nor a cloze of its passage
 seen in training), exports it to int8 ONNX as the install does, and evaluates the engine
 with the rules alone and with the reader on the fold's questions, the seed dev questions
 and the unanswerable seed questions (neither seed set is ever trained on). About 25
-minutes on 2 cores.
+minutes on 2 cores. With --reader DIR the fold's reader is kept in DIR, and a later run
+with the same DIR (and fold) measures `ask` again without training: for tuning how `ask`
+uses the reader on questions it never learnt from.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import tempfile
 import time
@@ -24,11 +27,12 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from models.span_reader import SpanReader  # noqa: E402
+from models.span_reader import INFO_FILE, SpanReader  # noqa: E402
 from models.span_reader_training import (  # noqa: E402
     EPOCHS,
     XQUAD_PASSAGES,
     XQUAD_QUESTIONS,
+    Example,
     export,
     read_xquad,
     train,
@@ -50,6 +54,35 @@ def _row(label: str, result: dict) -> str:
     return f"{label:34} {figures}   p50 {latency['p50']:>6} ms  p95 {latency['p95']:>6} ms"
 
 
+def _fold_reader(
+    folder: Path, args: argparse.Namespace, training: list[Example]
+) -> tuple[SpanReader, dict]:
+    """The fold's reader kept in `folder`, or one trained on `training` (and the clozes)
+    and saved there, with its info."""
+    info_file = folder / INFO_FILE
+    if info_file.exists():
+        info = json.loads(info_file.read_text(encoding="utf-8"))
+        if info.get("fold") != args.fold:
+            raise SystemExit(
+                f"{folder} holds the reader of fold {info.get('fold')}, not {args.fold}"
+            )
+        return SpanReader(folder), info
+    learnt = training_set(training, sorted(args.samples.glob("*.txt")))
+    began = time.perf_counter()
+    model = train(learnt, args.epochs)
+    info = {
+        "questions": len(training),
+        "clozes": len(learnt) - len(training),
+        "sources": [],
+        "epochs": args.epochs,
+        "fold": args.fold,
+        "minutes": round((time.perf_counter() - began) / 60, 1),
+    }
+    folder.mkdir(parents=True, exist_ok=True)
+    export(model, folder, info)
+    return SpanReader(folder), info
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--eval", type=Path, default=REPO.parent / "shared" / "eval")
@@ -57,16 +90,15 @@ def main() -> None:
     parser.add_argument("--fold", type=int, default=0, choices=range(FOLDS))
     parser.add_argument("--epochs", type=float, default=EPOCHS)
     parser.add_argument("--samples", type=Path, default=REPO / "samples")
+    parser.add_argument(
+        "--reader", type=Path, help="keep the fold's reader here, or reuse the one kept here"
+    )
     args = parser.parse_args()
 
     examples = read_xquad(args.eval)
     articles = sorted({e.article for e in examples}, key=int)
     held_out = set(articles[args.fold :: FOLDS])
     training = [e for e in examples if e.article not in held_out]
-    learnt = training_set(training, sorted(args.samples.glob("*.txt")))
-    began = time.perf_counter()
-    model = train(learnt, args.epochs)
-    trained_min = (time.perf_counter() - began) / 60
 
     xquad = [
         q
@@ -81,17 +113,14 @@ def main() -> None:
             [args.corpus],
         ),
     }
-    with tempfile.TemporaryDirectory() as folder:
-        export(
-            model, Path(folder), {"questions": len(training), "sources": [], "epochs": args.epochs}
-        )
-        reader = SpanReader(Path(folder))
+    with tempfile.TemporaryDirectory() as scratch:
+        reader, info = _fold_reader(args.reader or Path(scratch), args, training)
         engines: dict[tuple[Path, ...], Engine] = {}
         print(
-            f"\nfold {args.fold}: trained on {len(training)} questions of "
-            f"{len(articles) - len(held_out)} articles and {len(learnt) - len(training)} "
-            f"clozes ({args.epochs} epochs, "
-            f"{trained_min:.1f} min); held out {len(xquad)} questions of {len(held_out)} articles"
+            f"\nfold {args.fold}: trained on {info['questions']} questions of "
+            f"{len(articles) - len(held_out)} articles and {info['clozes']} clozes "
+            f"({info['epochs']} epochs, {info['minutes']} min); "
+            f"held out {len(xquad)} questions of {len(held_out)} articles"
         )
         print(f"{'set, reader':34} {' '.join(f'{c[:8]:>8}' for c in COLUMNS)}")
         for name, (questions, sources) in sets.items():

@@ -15,10 +15,20 @@ from conftest import EVAL
 from models.span_reader import INFO_FILE, SpanReader, load_span_reader, reader_dir
 from models.span_reader_training import XQUAD_PASSAGES, XQUAD_QUESTIONS, read_xquad, windows
 from qa import Engine
-from qa.answer import _rules_weak, _Sentence, _Sentences, _trained_span, extract_answer
+from qa.answer import (
+    Reading,
+    _echoes,
+    _overrules,
+    _rules_weak,
+    _Sentence,
+    _Sentences,
+    _trained_span,
+    _Words,
+    extract_answer,
+)
 from qa.cli import _reader_note
-from qa.question import analyse
-from qa.types import Hit
+from qa.question import NUMBER, WHAT, WHO, analyse
+from qa.types import Hit, Span
 
 SAMPLES = Path(__file__).resolve().parents[1] / "samples"
 # Own text, not in any training set: a made-up commune's report.
@@ -150,3 +160,49 @@ def test_reader_may_overrule_what_and_foreign_names_only() -> None:
     assert not _rules_weak(who, "Hà Đức Tập")
     assert not _rules_weak(who, unicodedata.normalize("NFD", "Đặng Thị Hoa"))
     assert not _rules_weak(analyse("Có bao nhiêu mô hình?"), "166 mô hình")
+    body = analyse("Đơn vị nào tổ chức hội nghị sơ kết?")
+    assert not _rules_weak(body, "Ban Dân vận Huyện ủy Chiêm Hóa")
+
+
+def test_reader_span_inside_the_rules_answer_wins_for_what_only() -> None:
+    text = (
+        "Ban Dân vận Huyện ủy Chiêm Hóa và lực lượng vũ trang đã vận động 73 công dân lên "
+        "đường nhập ngũ năm 2022 (huyện Chiêm Hoá)."
+    )
+    hit = Hit(1, "report.txt", "report", 0, len(text), text, 1.0, 0.9, 1.0)
+    whole = Span(0, len(text) - 1)
+    sentence = _Sentence(hit, whole, 1.0, 1.0)
+
+    def overrules(rules: str, read: str, probability: float, kind: str) -> bool:
+        start = text.index(rules)
+        reading = Reading(hit, whole, Span(start, start + len(rules)), 1.0, ())
+        first = text.index(read)
+        return _overrules((Span(first, first + len(read)), probability), reading, sentence, kind)
+
+    # "What": the rules' clause holds the reader's shorter phrase, which wins when probable.
+    assert overrules("vận động 73 công dân lên đường nhập ngũ", "73 công dân", 0.5, WHAT)
+    assert not overrules("vận động 73 công dân lên đường nhập ngũ", "73 công dân", 0.05, WHAT)
+    # A number keeps the rules' unit; a different number from the reader wins.
+    assert not overrules("73 công dân", "73", 0.9, NUMBER)
+    assert overrules("73 công dân", "năm 2022", 0.9, NUMBER)
+    # Old and new tone placement (hoá/hóa) are the same text.
+    assert not overrules("Ban Dân vận Huyện ủy Chiêm Hóa", "Chiêm Hoá", 0.9, WHO)
+
+
+@pytest.mark.parametrize(
+    ("question", "sentence", "echoes"),
+    [
+        # The words after "ai" ("tác giả bài báo") must come back in the answer's sentence.
+        ("Ai là tác giả bài báo về hội nghị?", "Tác giả bài báo là Lê Văn An.", True),
+        ("Ai là tác giả bài báo về hội nghị?", "Đồng chí Ngô Mạnh Điềm dự hội nghị.", False),
+        # ...or the words before "nào", written without diacritics or in NFD.
+        ("Cong trinh nao cua Luther tro nen pho bien?", "Kinh Thánh là công trình lớn.", True),
+        ("Công trình nào phổ biến?", unicodedata.normalize("NFD", "Công trình ấy."), True),
+        # An English question has no such words: never.
+        ("Who wrote the article?", "The article was written by Lê Văn An.", False),
+    ],
+)
+def test_unsure_answer_needs_its_sentence_to_echo_the_question(
+    question: str, sentence: str, echoes: bool
+) -> None:
+    assert _echoes(analyse(question), _Words.of(sentence), Span(0, len(sentence))) is echoes
