@@ -31,8 +31,8 @@ from index.lexical import pairs, plain_syllable
 from index.normalize import compose, fold, unaccent
 from models.span_reader import SpanReader
 from qa import reader
-from qa.candidates import SURNAMES, has_dateline
-from qa.question import WHAT, WHEN, WHO, QuestionInfo
+from qa.candidates import SURNAMES, has_dateline, places
+from qa.question import WHAT, WHEN, WHERE, WHO, QuestionInfo
 from qa.types import Answer, HighlightedHit, Hit, Span
 
 NOT_FOUND = {
@@ -405,9 +405,12 @@ def _rules_weak(question: QuestionInfo, text: str) -> bool:
     """Whether the trained reader may overrule the rules' answer `text`: for a "what"
     question, and for a "who" question about a person when `text` does not start with a
     Vietnamese surname (the rules' name finder knows Vietnamese names, not "Peyton
-    Manning"; their bodies, "Ban Dân vận Huyện ủy ...", stay)."""
+    Manning"; their bodies, "Ban Dân vận Huyện ủy ...", stay), and for a "where" question
+    when `text` is not an administrative place ("tổ 10, phường ...")."""
     if question.kind == WHAT:
         return True
+    if question.kind == WHERE:
+        return not any(c.start == 0 and c.prior >= 1.0 for c in places(text))
     return (
         question.kind == WHO
         and not question.organisation

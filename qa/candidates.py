@@ -42,6 +42,8 @@ _TOKEN = re.compile(r"[^\W\d_]+(?:/[^\W\d_]+)?")
 _NUMBER = re.compile(
     r"(?:(?:hơn|trên|gần|khoảng|đạt|tới|over|about|nearly|almost)\s+)?"
     r"\d+(?:[.,]\d+)*(?:/\d+(?:[.,]\d+)*)?"
+    # A range, a score or a ratio: "6-9%", "20-18", "20:1" (a time of day is dropped below).
+    r"(?:[-–:]\d+(?:[.,]\d+)*)?"
     r"(?:\s*%|\s+phần trăm|\s+(?:nghìn|ngàn|triệu|tỷ|trăm|vạn|million|billion|thousand))?"
 )
 # Middle names that never end a name.
@@ -51,7 +53,7 @@ _BODY_WORDS = frozenset(
     fold(word)
     for word in "Ban Ủy Uỷ Tỉnh Huyện Quận Phường Xã Đảng Hội Nghị MTTQ UBND HĐND TP Sở".split()
 )
-_YEAR = re.compile(r"(?:năm\s+)?(?:1[5-9]|20)\d\d")
+_YEAR = re.compile(r"(?:năm\s+)?(?:1[5-9]|20)\d\d(?:[-–](?:1[5-9]|20)\d\d)?")
 # A time of day ("11:22") is not a count.
 _CLOCK = re.compile(r"(?<![\d:])\d{1,2}:\d{2}(?![\d:])")
 _DAY_MONTH = re.compile(r"\d{1,2}/\d{1,2}(?:/\d{2,4})?")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from qa.answer import sentence_support
 from qa.candidates import has_dateline, numbers, people
 from qa.question import analyse
@@ -52,6 +54,21 @@ def test_a_time_of_day_is_not_a_count() -> None:
     text = "Ngày đăng 08/04/2021 | 11:22 | Lượt xem: 1748"
     found = numbers(text, analyse("Bài viết có bao nhiêu lượt xem?"))
     assert _texts(text, found) == ["1748"]
+
+
+@pytest.mark.parametrize(
+    ("text", "count"),
+    [
+        ("Ngành xây dựng đóng góp 6-9% tổng sản phẩm.", "6-9%"),
+        ("Trận đấu kết thúc với tỷ số 20-18.", "20-18"),
+        ("Tỷ lệ người di cư là 20:1.", "20:1"),
+        ("Giai đoạn 2000-2005 có 22.392 km vuông bị mất.", "22.392"),
+    ],
+)
+def test_a_range_score_or_ratio_is_one_count(text: str, count: str) -> None:
+    found = numbers(text, analyse("Có bao nhiêu?"))
+    assert max(found, key=lambda c: c.prior).start == text.index(count)
+    assert count in _texts(text, found)
 
 
 def test_an_english_count_is_of_the_phrase_head() -> None:

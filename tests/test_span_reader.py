@@ -153,7 +153,7 @@ def test_xquad_offsets_are_checked(tmp_path: Path) -> None:
         read_xquad(tmp_path)
 
 
-def test_reader_may_overrule_what_and_foreign_names_only() -> None:
+def test_reader_may_overrule_what_foreign_names_and_other_places_only() -> None:
     who = analyse("Ai chủ trì hội nghị?")
     assert _rules_weak(analyse("Hội nghị bàn về vấn đề gì?"), "công tác dân vận")
     assert _rules_weak(who, "Peyton Manning")
@@ -162,6 +162,10 @@ def test_reader_may_overrule_what_and_foreign_names_only() -> None:
     assert not _rules_weak(analyse("Có bao nhiêu mô hình?"), "166 mô hình")
     body = analyse("Đơn vị nào tổ chức hội nghị sơ kết?")
     assert not _rules_weak(body, "Ban Dân vận Huyện ủy Chiêm Hóa")
+    where = analyse("Nhà tình nghĩa được xây ở đâu?")
+    assert not _rules_weak(where, "tổ 10, phường Phùng Chí Kiên")
+    assert not _rules_weak(where, "xã Tân Thịnh")
+    assert _rules_weak(where, "Bắc và Tây Phi")
 
 
 def test_reader_span_inside_the_rules_answer_wins_for_what_only() -> None:
