@@ -19,7 +19,7 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 # The trained reader (qa/reader_training.py), once, from the XQuAD-vi dev set
-# in $(SHARED)/eval (about 22 minutes on 2 idle cores, 513 steps); without it answers come from the rules.
+# in $(SHARED)/eval (about 30 minutes on 2 idle cores, 715 steps); without it answers come from the rules.
 reader: install
 	@if [ -f $(SHARED)/eval/xquad_vi_dev_questions.jsonl ]; then \
 		$(BIN)/python -m qa.reader_training --eval $(SHARED)/eval; \

@@ -26,7 +26,7 @@ MAX_TOKENS = 192
 MAX_ANSWER = 30
 TOP = 20
 # Bump when the training recipe changes: another recipe builds another folder.
-RECIPE = "frozen4-192-cloze-v2"
+RECIPE = "frozen4-192-cloze-what-v1"
 INFO_FILE = "reader-info.json"
 
 log = logging.getLogger(__name__)

@@ -51,13 +51,15 @@ DATELINE_BONUS = 1.0
 DENSE_FLOOR = 0.78
 DENSE_SPAN = 0.12
 # The trained reader (when installed) reads the best sentence and its neighbours, up to
-# this many characters (150 tokens on average), for "what" questions and for "who"
-# questions about a person whose rules' answer is not a Vietnamese name (_rules_weak). Its
+# this many characters (150 tokens on average), for "what" questions, for "who"
+# questions about a person whose rules' answer is not a Vietnamese name, and for "where"
+# questions whose rules' answer is not an administrative place (_rules_weak). Its
 # span wins when it is at least MIN_READ_PROBABILITY probable and, unless the question
 # asks "what", neither text holds the other (_overrules). A question whose rules' answer
 # falls below MIN_CONFIDENCE (any kind) is read too, and the reader's span is given, with
 # that low confidence, when it is at least MIN_UNSURE_READ_PROBABILITY probable and its
-# sentence repeats a word from beside the question word (_echoes). Held-out XQuAD-vi F1
+# sentence repeats a word from beside the question word (_echoes) and its passage holds
+# the years the question names (_holds_years). Held-out XQuAD-vi F1
 # (benchmarks/train_reader.py, folds 0 / 1, 250 / 173 questions, session 11's readers):
 # session 10's rules .461 / .372; a "what" span inside the rules' phrase wins too, at 0.15
 # (tuned on fold 0: at 0.1 seed dev loses "Số hotline, email, fanpage" to "Số hotline",
@@ -74,6 +76,8 @@ MIN_UNSURE_READ_PROBABILITY = 0.3
 # right all lie at .20 or above; the seed unanswerable questions at .05-.41.
 MIN_READ_CONFIDENCE = 0.2
 _SYLLABLE = re.compile(r"\w+")
+_YEAR_TERM = re.compile(r"1[5-9]\d\d|20\d\d")
+_LIST_SEPARATOR = re.compile(r"\s*[,;]\s*|\s+(?:và|hoặc|and|or)\s+")
 # Spaces and sentence punctuation the reader's span may start or end with.
 _LEADING = re.compile(r"^[\s,.;:!?…]+")
 _TRAILING = re.compile(r"[\s,.;:!?…]+$")
@@ -424,15 +428,30 @@ def _overrules(
     """Whether the trained reader's span replaces the rules' answer: it is probable enough
     and, unless the question asks "what", neither text holds the other (the rules' "73
     công dân" stays against "73"; a "what" answer has no unit, and the rules' phrase or
-    clause around the reader's span is mostly longer than the answer)."""
+    clause around the reader's span is mostly longer than the answer, unless it is a list
+    the reader picked one item of: _breaks_list)."""
     span, probability = trained
     if probability < MIN_READ_PROBABILITY:
         return False
     if kind == WHAT:
-        return True
+        return not _breaks_list(span, sentence.hit, reading)
     ours = fold(sentence.hit.text[span.start : span.end])
     theirs = fold(reading.hit.text[reading.span.start : reading.span.end])
     return ours not in theirs and theirs not in ours
+
+
+def _breaks_list(span: Span, hit: Hit, reading: Reading) -> bool:
+    """Whether the reader's span cuts into the rules' answer without covering it where
+    that answer is a list of short items ("Số hotline, email, fanpage"): the reader picked
+    one item of an enumeration the question asks for whole."""
+    if hit.rank != reading.hit.rank or not (
+        span.start < reading.span.end and reading.span.start < span.end
+    ):
+        return False
+    if span.start <= reading.span.start and reading.span.end <= span.end:
+        return False
+    items = _LIST_SEPARATOR.split(reading.hit.text[reading.span.start : reading.span.end])
+    return len(items) >= 3 and all(0 < len(item.split()) <= 4 for item in items)
 
 
 def _echoes(question: QuestionInfo, words: _Words, sentence: Span) -> bool:
@@ -442,6 +461,13 @@ def _echoes(question: QuestionInfo, words: _Words, sentence: Span) -> bool:
     question without such words (English) never echoes."""
     beside = {*question.before, *question.after}
     return any(word in beside for word, _, _ in words.within(sentence.start, sentence.end))
+
+
+def _holds_years(question: QuestionInfo, words: _Words) -> bool:
+    """Whether the passage holds every year the question names: a report of 2022 does not
+    answer "Hội nghị tổng kết năm 2023 diễn ra vào ngày nào?"."""
+    held = {word for word, _, _ in words.words}
+    return all(term in held for term in question.anchors if _YEAR_TERM.fullmatch(term))
 
 
 def _sentence_around(text: str, span: Span) -> Span:
@@ -495,7 +521,8 @@ def extract_answer(
         if trained is not None and trained[1] >= MIN_UNSURE_READ_PROBABILITY:
             hit, span = sentences[0].hit, trained[0]
             sentence = _sentence_around(hit.text, span)
-            if _echoes(question, _Words.of(hit.text), sentence):
+            words = _Words.of(hit.text)
+            if _echoes(question, words, sentence) and _holds_years(question, words):
                 return _found(question, hit, span, sentence, sure, highlighted)
     return Answer(
         question=question.text,

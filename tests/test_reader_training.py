@@ -10,7 +10,7 @@ from pathlib import Path
 from conftest import EVAL
 
 from models.span_reader_training import read_xquad
-from qa.reader_training import clozes, training_set
+from qa.reader_training import _object_phrases, clozes, training_set
 
 SAMPLES = sorted((Path(__file__).resolve().parents[1] / "samples").glob("*.txt"))
 QUESTION_WORDS = ("ai", "khi nào", "đâu", "gì", "bao nhiêu")
@@ -30,6 +30,14 @@ def test_clozes_ask_for_a_typed_span_where_it_stood() -> None:
     assert sum(a not in c.question for c, a in zip(made, answers, strict=True)) >= 0.9 * len(made)
     assert "Hà Đức Tập" in answers, "a person chairing the Chiêm Hóa meeting"
     assert any(a[0].isdigit() for a in answers)
+
+
+def test_a_what_cloze_asks_for_the_noun_phrase_after_a_verb() -> None:
+    sentence = "Buổi làm việc thống nhất sáu nhóm giải pháp cho thời gian tới."
+    phrases = [sentence[start:end] for start, end in _object_phrases(sentence)]
+    assert "sáu nhóm giải pháp" in phrases
+    # Nothing after the verb but a preposition: no phrase.
+    assert _object_phrases("Hội nghị diễn ra tại hội trường.") == []
 
 
 def test_clozes_of_nfd_text_are_those_of_nfc_text() -> None:

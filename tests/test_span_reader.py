@@ -18,6 +18,7 @@ from qa import Engine
 from qa.answer import (
     Reading,
     _echoes,
+    _holds_years,
     _overrules,
     _rules_weak,
     _Sentence,
@@ -168,20 +169,33 @@ def test_reader_may_overrule_what_foreign_names_and_other_places_only() -> None:
     assert _rules_weak(where, "Bắc và Tây Phi")
 
 
+def test_unsure_answer_needs_the_years_the_question_names() -> None:
+    words = _Words.of("Hội nghị tổng kết năm 2022 diễn ra ngày 19/7/2022, có 95 đại biểu.")
+    assert _holds_years(analyse("Hội nghị tổng kết năm 2022 diễn ra vào ngày nào?"), words)
+    assert not _holds_years(analyse("Hội nghị tổng kết năm 2023 diễn ra vào ngày nào?"), words)
+    # Other numbers are not years: "Super Bowl 50" may be written another way.
+    assert _holds_years(analyse("Hội nghị có 100 đại biểu không?"), words)
+
+
+def _overrules_in(text: str, rules: str, read: str, probability: float, kind: str) -> bool:
+    """_overrules on a one-sentence passage `text`: the rules' answer `rules` against the
+    reader's span `read` (each the first place it stands)."""
+    hit = Hit(1, "report.txt", "report", 0, len(text), text, 1.0, 0.9, 1.0)
+    whole = Span(0, len(text) - 1)
+    start, first = text.index(rules), text.index(read)
+    reading = Reading(hit, whole, Span(start, start + len(rules)), 1.0, ())
+    trained = (Span(first, first + len(read)), probability)
+    return _overrules(trained, reading, _Sentence(hit, whole, 1.0, 1.0), kind)
+
+
 def test_reader_span_inside_the_rules_answer_wins_for_what_only() -> None:
     text = (
         "Ban Dân vận Huyện ủy Chiêm Hóa và lực lượng vũ trang đã vận động 73 công dân lên "
         "đường nhập ngũ năm 2022 (huyện Chiêm Hoá)."
     )
-    hit = Hit(1, "report.txt", "report", 0, len(text), text, 1.0, 0.9, 1.0)
-    whole = Span(0, len(text) - 1)
-    sentence = _Sentence(hit, whole, 1.0, 1.0)
 
     def overrules(rules: str, read: str, probability: float, kind: str) -> bool:
-        start = text.index(rules)
-        reading = Reading(hit, whole, Span(start, start + len(rules)), 1.0, ())
-        first = text.index(read)
-        return _overrules((Span(first, first + len(read)), probability), reading, sentence, kind)
+        return _overrules_in(text, rules, read, probability, kind)
 
     # "What": the rules' clause holds the reader's shorter phrase, which wins when probable.
     assert overrules("vận động 73 công dân lên đường nhập ngũ", "73 công dân", 0.5, WHAT)
@@ -191,6 +205,16 @@ def test_reader_span_inside_the_rules_answer_wins_for_what_only() -> None:
     assert overrules("73 công dân", "năm 2022", 0.9, NUMBER)
     # Old and new tone placement (hoá/hóa) are the same text.
     assert not overrules("Ban Dân vận Huyện ủy Chiêm Hóa", "Chiêm Hoá", 0.9, WHO)
+
+
+def test_reader_item_of_the_rules_list_does_not_win() -> None:
+    text = "Ban lắng nghe nhân dân qua các kênh, bao gồm: Số hotline, email, fanpage của tỉnh."
+    rules = "Số hotline, email, fanpage"
+    assert not _overrules_in(text, rules, "hotline", 0.5, WHAT)
+    assert not _overrules_in(text, rules, "bao gồm: Số hotline", 0.5, WHAT)
+    # A span holding the whole list, or a phrase that is no list, still wins.
+    assert _overrules_in(text, rules, "các kênh, bao gồm: Số hotline, email, fanpage", 0.5, WHAT)
+    assert _overrules_in(text, "lắng nghe nhân dân qua các kênh", "các kênh", 0.5, WHAT)
 
 
 @pytest.mark.parametrize(
