@@ -65,7 +65,8 @@ DENSE_SPAN = 0.12
 # (tuned on fold 0: at 0.1 seed dev loses "Số hotline, email, fanpage" to "Số hotline",
 # p .12) .482 / .385; the echo test, which stopped the fold 1 reader's two false answers
 # on the seed unanswerable set (.25 -> .083) and no right one, let the bar fall from 0.45
-# to 0.3: .488 / .391. Reading every kind gave .329-.362 (fold 0, session 9): the rules
+# to 0.3: .488 / .391. Session 12 (counts, "where", readers with "what" clozes, the year
+# and list guards): .503 / .430. Reading every kind gave .329-.362 (fold 0, session 9): the rules
 # know units and Vietnamese names, and reading costs 50-100 ms (int8, 2 cores).
 READ_CHARS = 600
 MIN_READ_PROBABILITY = 0.15
