@@ -3,6 +3,7 @@ training windows, what it reads, how `ask` uses it, and a damaged copy."""
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 import shutil
@@ -193,9 +194,7 @@ def test_reader_span_inside_the_rules_answer_wins_for_what_only() -> None:
         "Ban Dân vận Huyện ủy Chiêm Hóa và lực lượng vũ trang đã vận động 73 công dân lên "
         "đường nhập ngũ năm 2022 (huyện Chiêm Hoá)."
     )
-
-    def overrules(rules: str, read: str, probability: float, kind: str) -> bool:
-        return _overrules_in(text, rules, read, probability, kind)
+    overrules = functools.partial(_overrules_in, text)
 
     # "What": the rules' clause holds the reader's shorter phrase, which wins when probable.
     assert overrules("vận động 73 công dân lên đường nhập ngũ", "73 công dân", 0.5, WHAT)
