@@ -32,7 +32,7 @@ from index.normalize import compose, fold, unaccent
 from models.span_reader import SpanReader
 from qa import reader
 from qa.candidates import SURNAMES, has_dateline, places
-from qa.question import WHAT, WHEN, WHERE, WHO, QuestionInfo
+from qa.question import NUMBER, WHAT, WHEN, WHERE, WHO, QuestionInfo
 from qa.types import Answer, HighlightedHit, Hit, Span
 
 NOT_FOUND = {
@@ -41,6 +41,14 @@ NOT_FOUND = {
 }
 # Below this confidence the answer is withheld (calibrated on the seed dev sets).
 MIN_CONFIDENCE = 0.40
+# A number that does not count what the question counts ("bao nhiêu cán bộ" answered
+# "gần 11 nghìn" of something else) keeps this share of its confidence.
+UNITLESS_NUMBER = 0.5
+# Units of measure, money, time and share (diacritics-free).
+_MEASURES = frozenset(
+    "km km2 m m2 m3 cm mm ha hecta tan kg gam dam vuong khoi lit do phan tram ty trieu "
+    "nghin ngan dong usd nam thang ngay gio phut giay tuoi lan".split()
+)
 # Sentences searched for a typed answer, and for the answer to a "what" question (the
 # learned ranker alone scored CV F1 .361-.366 with 3, 4 or 8 of them; 4 keeps `ask` fast).
 SENTENCES_TRIED = 8
@@ -471,6 +479,18 @@ def _holds_years(question: QuestionInfo, words: _Words) -> bool:
     return all(term in held for term in question.anchors if _YEAR_TERM.fullmatch(term))
 
 
+def _unitless(question: QuestionInfo, reading: Reading) -> bool:
+    """A Vietnamese "bao nhiêu X", X a thing counted (not a measure, which texts write
+    many ways: "km2", "km vuông", "%"), answered with a number that does not count X."""
+    return (
+        question.kind == NUMBER
+        and question.language == "vi"
+        and bool(question.unit)
+        and _MEASURES.isdisjoint(question.unit)
+        and not reader.counts_unit(reading.features)
+    )
+
+
 def _sentence_around(text: str, span: Span) -> Span:
     """The sentences of `text` that `span` overlaps, as one span."""
     touched = [s for s in _Sentences.of(text).spans if s.start < span.end and span.start < s.end]
@@ -498,13 +518,21 @@ def extract_answer(
     (MIN_UNSURE_READ_PROBABILITY, MIN_READ_CONFIDENCE).
     """
     highlighted, found, sentences = _read(question, hits, idf)
+    # A number that counts what the question counts comes before one that does not.
     best = max(
-        found, key=lambda reading: reader.rank(reading.features, question.kind), default=None
+        found,
+        key=lambda reading: (
+            not _unitless(question, reading),
+            reader.rank(reading.features, question.kind),
+        ),
+        default=None,
     )
     sure = 0.0
     if best is not None:
         reading = best
         sure = confidence(reading.evidence, reader.sureness(reading.features, question.kind))
+        if _unitless(question, reading):
+            sure *= UNITLESS_NUMBER
         if sure >= MIN_CONFIDENCE:
             hit, span, sentence = reading.hit, reading.span, reading.sentence
             if span_reader is not None and _rules_weak(

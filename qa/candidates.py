@@ -53,7 +53,7 @@ _BODY_WORDS = frozenset(
     fold(word)
     for word in "Ban Ủy Uỷ Tỉnh Huyện Quận Phường Xã Đảng Hội Nghị MTTQ UBND HĐND TP Sở".split()
 )
-_YEAR = re.compile(r"(?:năm\s+)?(?:1[5-9]|20)\d\d(?:[-–](?:1[5-9]|20)\d\d)?")
+_YEAR = re.compile(r"(?:năm\s+)?(?:1[5-9]|20)\d\d(?:\s*[-–]\s*(?:1[5-9]|20)\d\d)?")
 # A time of day ("11:22") is not a count.
 _CLOCK = re.compile(r"(?<![\d:])\d{1,2}:\d{2}(?![\d:])")
 _DAY_MONTH = re.compile(r"\d{1,2}/\d{1,2}(?:/\d{2,4})?")
@@ -66,10 +66,16 @@ _PLACE_WORDS = frozenset(
 _LOWER_GIVEN = re.compile(
     r" ([^\W\d_]+)(?=,\s*(?:Phó|Chủ|Bí|Giám|Trưởng|Ủy|Uỷ|Thường|Tổng|Chánh|Đại)\b)"
 )
+_SET_PHRASE = re.compile(r"(?i:tư tưởng|đạo đức|phong cách|tấm gương|lời dạy)\s+$")
 _WORD_BEFORE = re.compile(r"([^\W\d_]+)\s+$")
 _ORDINAL = re.compile(r"(?:(\w+)\s+)?(thứ\s+(?:[IVXLCDM]+|\d+)\b)")
+_PERCENT = re.compile(r"%|phần trăm")
+# The two words right before a number, with nothing but spaces (or ": ") between.
+_LABEL = re.compile(r"([^\W\d_]+\s+[^\W\d_]+)\s*:?\s+$")
 # A word right after a number, possibly after a comma: "6 nhiệm vụ, giải pháp".
 _UNIT_WORD = re.compile(r"\s*(?:,\s*)?([^\W\d_]+)")
+# A span of years, written "2018 – 2020" or "2023 -2028" as often as "2020-2025".
+_YEARS = re.compile(r"\b(?:1[0-9]|20)\d\d\s*[-–]\s*(?:1[0-9]|20)\d\d\b")
 _DATES = (
     re.compile(r"\d{1,2}\s*[/-]\s*\d{1,2}\s*[/-]\s*\d{2,4}"),
     re.compile(r"(?:tháng\s+)?\d{1,2}/\d{4}"),
@@ -80,6 +86,7 @@ _DATES = (
     re.compile(r"(?:năm\s+)?\b(?:1[0-9]|20)\d\d\b"),
     re.compile(r"thế kỷ\s+(?:[IVXLC]+|\d+)", re.IGNORECASE),
     re.compile(r"\d{1,2}/\d{1,2}"),
+    _YEARS,
 )
 # Capital letters of Vietnamese (and other Latin) text: "[A-Z]" misses "Ô", "Ả" and "Ấ".
 _UPPER = "[" + "".join(c for c in map(chr, range(0x41, 0x2000)) if c.isupper()) + "]"
@@ -90,6 +97,11 @@ _ADMIN = (
 # The level's word in any case ("Phường", "TP."), then a number or capitalised words.
 _PLACE_NAME = rf"(?:\d+|{_UPPER}[^\W\d_]*(?:\s+{_UPPER}[^\W\d_]*)*)"
 _PLACE = re.compile(rf"{_ADMIN}\s+{_PLACE_NAME}(?:\s*,\s*{_ADMIN}\s+{_PLACE_NAME})*")
+_LEVELS = re.compile(rf"(?:các|những|mọi)\s+{_ADMIN}(?:\s*(?:,|và)\s*{_ADMIN})*(?!\w)")
+# The place a party committee is named after: "Huyện ủy Chiêm Hóa".
+_COMMITTEE_OF = re.compile(
+    rf"(?:Tỉnh|Huyện|Thành|Quận|Thị)\s+(?:ủy|uỷ)\s+({_UPPER}[^\W\d_]*(?:\s+{_UPPER}[^\W\d_]*)*)"
+)
 _AFTER_PREPOSITION = re.compile(
     rf"(?:\bở|\btại|\bin|\bat)\s+({_UPPER}[^\W\d_]*(?:\s+{_UPPER}[^\W\d_]*)*)"
 )
@@ -157,6 +169,9 @@ def people(text: str) -> list[Candidate]:
         before = _WORD_BEFORE.search(text, 0, words[0].start())
         if before and fold(before.group(1)) in _PLACE_WORDS and words[0] is run[0]:
             continue
+        # "tư tưởng, đạo đức, phong cách Hồ Chí Minh": a name in a set phrase.
+        if _SET_PHRASE.search(text, max(0, words[0].start() - 20), words[0].start()):
+            continue
         surname = unaccent(words[0].group()) in SURNAMES
         end = words[-1].end()
         # "Hà Đức tập, Phó Bí thư": a given name typed in lower case before a title.
@@ -170,7 +185,8 @@ def people(text: str) -> list[Candidate]:
 _ORGANISATION = re.compile(
     r"(?:Ban|Ủy ban|Uỷ ban|UBND|HĐND|Hội|Đoàn|Sở|Phòng|Mặt trận|Bộ|Đảng ủy|Đảng uỷ|"
     r"Huyện ủy|Huyện uỷ|Tỉnh ủy|Tỉnh uỷ|Thành ủy|Thành uỷ|Quận ủy|Quận uỷ)"
-    r"(?:\s+(?:[A-ZĐ][^\W\d_]*|vận|ủy|uỷ|nhân dân|tổ quốc|thường vụ|chỉ đạo|tuyên giáo))+"
+    r"(?:\s+(?:Trung ương|[A-ZĐ][^\W\d_]*|vận|ủy|uỷ|nhân dân|tổ quốc|thường vụ|chỉ đạo|tuyên giáo|"
+    r"khối vận))+"
 )
 
 
@@ -185,17 +201,39 @@ def numbers(text: str, question: QuestionInfo) -> list[Candidate]:
     ("lần thứ VII") when the question asks "thứ mấy"."""
     found = []
     unit = set(question.unit)
+    asked = set(question.terms)
+    # The unit's initials as reports write them: "KDC" for "khu dân cư".
+    short = {letters for letters, words in question.initialisms if unit.issuperset(words)}
+    percent = {"phan", "tram"} <= unit or not asked.isdisjoint(("percentage", "percent"))
     in_dates = [(d.start, d.end) for d in dates(text) if not _YEAR.fullmatch(text[d.start : d.end])]
     in_dates += [m.span() for m in _CLOCK.finditer(text)]
     for match in _NUMBER.finditer(text):
         if _DAY_MONTH.fullmatch(match.group()) or any(a <= match.start() < b for a, b in in_dates):
             continue
         # A bare year is rarely a count.
-        end, prior = match.end(), 0.3 if _YEAR.fullmatch(match.group()) else 0.6
-        while (word := _UNIT_WORD.match(text, end)) and unaccent(word.group(1)) in unit:
-            end, prior = word.end(), 1.0
+        year = _YEAR.fullmatch(match.group()) is not None
+        end, prior = match.end(), 0.3 if year else 0.6
+        if _PERCENT.search(match.group()):
+            # A percentage carries its unit ("100%", not "100% bếp than").
+            prior = 1.0 if percent else prior
+        else:
+            while (
+                (word := _UNIT_WORD.match(text, end))
+                and _names_unit(word.group(1), unit, short)
+                # A comma goes on a list of units ("6 nhiệm vụ, giải pháp"), not a number.
+                and (end > match.end() or "," not in word.group())
+            ):
+                end, prior = word.end(), 1.0
         before = re.findall(r"[^\W\d_]+", text[max(0, match.start() - 20) : match.start()])
-        if prior < 1.0 and before and unaccent(before[-1]) in unit:
+        # After its unit ("Đã xem: 263"), or right after two of the question's words
+        # ("đăng ký mới 99").
+        label = _LABEL.search(text, max(0, match.start() - 40), match.start())
+        labelled = (before and unaccent(before[-1]) in unit) or (
+            not year
+            and label is not None
+            and all(unaccent(w) in asked for w in label.group(1).split())
+        )
+        if prior < 1.0 and labelled:
             prior = 0.9
         found.append(Candidate(match.start(), end, prior))
     for match in _ORDINAL.finditer(text):
@@ -205,20 +243,37 @@ def numbers(text: str, question: QuestionInfo) -> list[Candidate]:
     return found
 
 
-def dates(text: str) -> list[Candidate]:
-    """Dates and periods; the longest match at a position wins."""
+def _names_unit(word: str, unit: set[str], initials: set[str]) -> bool:
+    """Whether a word after a number is part of the question's unit, or its initials."""
+    bare = unaccent(word)
+    return bare in unit or (word.isupper() and bare in initials)
+
+
+def dates(text: str, period: bool = False) -> list[Candidate]:
+    """Dates and periods; the longest match at a position wins. When a span of years is
+    asked for ("giai đoạn nào"), spans of years come first."""
     found = [
         Candidate(m.start(), m.end(), 1.0 - 0.05 * rank)
         for rank, pattern in enumerate(_DATES)
         for m in pattern.finditer(text)
     ]
+    if period:
+        found = [
+            Candidate(
+                c.start, c.end, 1.0 if _YEARS.fullmatch(text[c.start : c.end]) else c.prior / 2
+            )
+            for c in found
+        ]
     return _longest(found)
 
 
 def places(text: str) -> list[Candidate]:
-    """Administrative places ("tổ 10, phường Phùng Chí Kiên") and names after ở / tại."""
+    """Administrative places ("tổ 10, phường Phùng Chí Kiên"), names after ở / tại, and
+    levels named in general ("các xã, phường")."""
     found = [Candidate(m.start(), m.end(), 1.0) for m in _PLACE.finditer(text)]
     found += [Candidate(m.start(1), m.end(1), 0.7) for m in _AFTER_PREPOSITION.finditer(text)]
+    found += [Candidate(m.start(), m.end(), 0.6) for m in _LEVELS.finditer(text)]
+    found += [Candidate(m.start(1), m.end(1), 0.8) for m in _COMMITTEE_OF.finditer(text)]
     return _longest(found)
 
 

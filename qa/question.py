@@ -34,6 +34,7 @@ _KIND_PATTERNS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "tháng nào",
             "quý nào",
             "giai đoạn nào",
+            "nhiệm kỳ nào",
             "thời kỳ nào",
             "when",
             "what year",
@@ -108,14 +109,33 @@ _ENGLISH = frozenset(
 )
 
 # Words that ask rather than tell; never counted as content terms.
-QUESTION_WORDS = frozenset(
-    unaccent(word)
-    for word in (
-        "ai gì nào đâu sao bao nhiêu mấy khi giờ lúc thế là của và có được những các "
-        "một cho với về trong tại ở thì mà đã đang sẽ này đó hay hoặc không nhỉ vậy hả ạ "
-        "gồm cái việc làm như"
-    ).split()
-)
+_QUESTION_WORD_LIST = (
+    "ai gì nào đâu sao bao nhiêu mấy khi giờ lúc thế là của và có được những các "
+    "một cho với về trong tại ở thì mà đã đang sẽ này đó hay hoặc không nhỉ vậy hả ạ "
+    "gồm cái việc làm như nhiều"
+).split()
+# Typed without marks, "the" is more often "thể" (tập thể) than "thế".
+QUESTION_WORDS = frozenset(unaccent(word) for word in _QUESTION_WORD_LIST) - {"the"}
+# As written: with its marks, "đầu", "thể", "lực" and "máy" are not "đâu", "thế", "lúc"
+# and "mấy".
+_WRITTEN_QUESTION_WORDS = frozenset(fold(word) for word in _QUESTION_WORD_LIST)
+
+
+def asks(word: str) -> bool:
+    """Whether a word is a question or function word: compared as written when it has
+    diacritics, and diacritics-free when it was typed without them."""
+    folded = fold(word)
+    if has_diacritics(folded):
+        return folded in _WRITTEN_QUESTION_WORDS
+    return folded in QUESTION_WORDS
+
+
+def _written(question: str) -> str:
+    """The form question patterns read: folded with diacritics, or diacritics-free for a
+    question typed without them (a canonical NFC question keeps its length either way)."""
+    return fold(question) if has_diacritics(question) else unaccent(question)
+
+
 _SYLLABLE = re.compile(r"\w+")
 # Linking words a passage may phrase differently ("vào ngày", "trong ngày"); a passage
 # is not judged on them (compared folded, so "đề" is not "để").
@@ -206,6 +226,9 @@ _ENGLISH_TO_VIETNAMESE = {
     "views": "luot xem",
     "article": "bai viet",
     "report": "bao cao",
+    "review": "so ket",
+    "reviewed": "so ket",
+    "summary": "tong ket",
     "concluded": "ket luan",
     "conclusion": "ket luan",
     "topic": "chu de",
@@ -221,6 +244,40 @@ _ENGLISH_TO_VIETNAMESE = {
     "organized": "to chuc",
     "organised": "to chuc",
     "held": "to chuc",
+    # What reports count, for "how many X" asked in English.
+    "session": "buoi",
+    "sessions": "buoi",
+    "individual": "ca nhan",
+    "individuals": "ca nhan",
+    "collective": "tap the",
+    "collectives": "tap the",
+    "person": "nguoi",
+    "persons": "nguoi",
+    "times": "lan",
+    "students": "hoc sinh",
+    "pupils": "hoc sinh",
+    "teachers": "giao vien",
+    "cadres": "can bo",
+    "officials": "can bo",
+    "delegates": "dai bieu",
+    "agencies": "co quan",
+    "units": "don vi",
+    "enterprises": "doanh nghiep",
+    "businesses": "doanh nghiep",
+    "projects": "du an",
+    "works": "cong trinh",
+    "schools": "truong",
+    "villages": "thon",
+    "hamlets": "thon",
+    "communes": "xa",
+    "wards": "phuong",
+    "cases": "truong hop",
+    "visits": "luot",
+    "participants": "luot",
+    "turns": "luot",
+    "hectares": "ha",
+    "kilometres": "km",
+    "kilometers": "km",
 }
 
 
@@ -231,6 +288,8 @@ _ORDINALS = {"first": "i", "second": "ii", "third": "iii", "fourth": "iv"}
 _ENGLISH_PERIODS = {
     **{(ordinal, "quarter"): f"quy {roman}" for ordinal, roman in _ORDINALS.items()},
     ("first", "half"): "6 thang dau nam",
+    ("mid", "year"): "6 thang dau nam",
+    ("midyear",): "6 thang dau nam",
     ("second", "half"): "6 thang cuoi nam",
     ("last", "half"): "6 thang cuoi nam",
 }
@@ -318,6 +377,8 @@ class QuestionInfo:
     anchor_pairs: tuple[str, ...] = ()
     # "lần thứ mấy": the answer is an ordinal ("lần thứ VII").
     ordinal: bool = False
+    # "giai đoạn nào", "nhiệm kỳ nào": the answer is a span of years ("2018 – 2020").
+    period: bool = False
     # "đơn vị nào", "cơ quan nào": the "who" is a body, not a person.
     organisation: bool = False
     # "được đưa tin ngày nào", "ngày đăng": the date is the article's own, in its dateline.
@@ -423,24 +484,43 @@ def _kind(question: str) -> str:
     return _noun_kind(accented) or WHAT
 
 
-def _unit(plain: str, language: str) -> tuple[str, ...]:
+UNIT_WORDS = {"vi": 4, "en": 8}
+LISTED_UNIT_WORDS = 2
+_COUNTING = re.compile(r"(?:bao nhiêu|bao nhieu|\bmấy|\bmay|how many|how much)\s+([\w\s,]+)")
+
+
+def _unit(written: str, language: str) -> tuple[str, ...]:
     """The words after "bao nhiêu" / "mấy" / "how many" up to the first function word:
     what the number counts ("bao nhiêu nhiệm vụ, giải pháp" -> nhiem vu giai phap)."""
-    match = re.search(r"(?:bao nhieu|\bmay|how many|how much)\s+([\w\s,]+)", plain)
+    match = _COUNTING.search(written)
     if not match:
         return ()
+    if re.match(r"(?:so với|trên|dưới|hơn|so voi|tren|duoi|hon)\b", match.group(1)):
+        # "cao hơn bao nhiêu so với năm 2000", "mấy trên thế giới": no unit follows.
+        return ()
     unit: list[str] = []
-    for word in _SYLLABLE.findall(match.group(1)):
-        stop = word in QUESTION_WORDS or (language == "en" and word in _ENGLISH)
-        if stop or word.isdigit() or len(unit) == (8 if language == "en" else 4):
+    # Up to UNIT_WORDS words, and a list of short nouns after them ("cơ quan, đơn vị,
+    # doanh nghiệp"); a longer phrase after a comma is not what is counted ("bao nhiêu
+    # tổ, nhóm Covid cộng đồng" counts "tổ").
+    for index, item in enumerate(match.group(1).split(",")):
+        words = []
+        for word in item.split():
+            if asks(word) or (language == "en" and word in _ENGLISH) or word.isdigit():
+                break
+            words.append(plain_syllable(word))
+        if index and not 0 < len(words) <= LISTED_UNIT_WORDS:
             break
-        unit.append(word)
+        unit += words[: UNIT_WORDS[language]]
+        if len(words) < len(item.split()):
+            break
+    return _english_unit(unit) if language == "en" else tuple(unit)
+
+
+def _english_unit(unit: list[str]) -> tuple[str, ...]:
+    """An English noun phrase ends with its head: "how many exemplary ... models"; the
+    last word the lexicon knows stands for it ("members took part" -> members)."""
     known = [word for word in unit if word in _ENGLISH_TO_VIETNAMESE]
-    if language == "en" and known:
-        # An English noun phrase ends with its head: "how many exemplary ... models"; the
-        # last word the lexicon knows stands for it ("members took part" -> members).
-        return tuple(_translated(known[-1]))
-    return tuple(unit)
+    return tuple(_translated(known[-1])) if known else tuple(unit)
 
 
 # Asking when a report was published or reported on: matched with diacritics, or on the
@@ -468,7 +548,7 @@ def _anchor_runs(question: str, language: str) -> list[list[str]]:
         word = match.group()
         plain = plain_syllable(word)
         if language == "vi":
-            anchor = plain not in QUESTION_WORDS and fold(word) not in LINKING_WORDS
+            anchor = not asks(word) and fold(word) not in LINKING_WORDS
         else:
             anchor = (
                 (index > 0 and word[0].isupper() and plain not in _TRANSLATED)
@@ -482,25 +562,39 @@ def _anchor_runs(question: str, language: str) -> list[list[str]]:
     return [run for run in runs if run]
 
 
-# Question words that stand where the answer would ("gì" in "X là gì").
-_ASKING = re.compile(
-    r"(?<!\w)(?:bao nhieu|khi nao|bao gio|o dau|tai dau|nguoi nao|cai gi|dieu gi|"
-    r"nhung gi|ai|gi|nao|dau|may)(?!\w)"
+# Question words that stand where the answer would ("gì" in "X là gì"), as written and
+# diacritics-free.
+_ASKING_PHRASES = (
+    "bao nhiêu",
+    "khi nào",
+    "bao giờ",
+    "ở đâu",
+    "tại đâu",
+    "người nào",
+    "cái gì",
+    "điều gì",
+    "những gì",
+    "ai",
+    "gì",
+    "nào",
+    "đâu",
+    "mấy",
 )
+_ASKING = _any_of((*_ASKING_PHRASES, *map(unaccent, _ASKING_PHRASES)))
 CONTEXT_WORDS = 3
 
 
-def _context(plain: str, language: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+def _context(written: str, language: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """Content words right before and right after the question word (Vietnamese only)."""
-    match = _ASKING.search(plain) if language == "vi" else None
+    match = _ASKING.search(written) if language == "vi" else None
     if match is None:
         return (), ()
 
     def content(text: str) -> list[str]:
-        return [plain_syllable(w) for w in _SYLLABLE.findall(text) if w not in QUESTION_WORDS]
+        return [plain_syllable(w) for w in _SYLLABLE.findall(text) if not asks(w)]
 
-    before = content(plain[: match.start()])[-CONTEXT_WORDS:]
-    after = content(plain[match.end() :])[:CONTEXT_WORDS]
+    before = content(written[: match.start()])[-CONTEXT_WORDS:]
+    after = content(written[match.end() :])[:CONTEXT_WORDS]
     return tuple(before), tuple(after)
 
 
@@ -525,6 +619,25 @@ def _published(question: str) -> bool:
     return _PUBLISHED_BARE.search(unaccent(question)) is not None
 
 
+# Words for the report itself ("bài viết có bao nhiêu lượt xem"), which its text never
+# uses: they say which document, not what a passage must hold.
+_ARTICLE_WORDS = (("bai", "viet"), ("bai", "bao"))
+
+
+_PERIOD = re.compile(r"\b(?:giai doan|thoi ky|nhiem ky) nao\b|\b(?:which|what) (?:period|term)\b")
+
+
+def _without_article_words(words: list[str]) -> list[str]:
+    """Content words less the pairs that name the article itself."""
+    kept: list[str] = []
+    for word in words:
+        if kept and (kept[-1], word) in _ARTICLE_WORDS:
+            kept.pop()
+            continue
+        kept.append(word)
+    return kept
+
+
 def analyse(question: str) -> QuestionInfo:
     """Language, answer kind, content terms, counted unit and the other flags of a question
     (see QuestionInfo)."""
@@ -532,9 +645,11 @@ def analyse(question: str) -> QuestionInfo:
     # NFC with canonical tones: NFD marks would split words in the patterns below.
     question = canonical(question)
     plain = unaccent(question)
-    words = syllables(question)[1]
+    written = _written(question)
     language = _language(question)
-    content = [word for word in words if word not in QUESTION_WORDS]
+    content = _without_article_words(
+        [word for typed, word in zip(*syllables(question), strict=True) if not asks(typed)]
+    )
     translation = _translated_words(content) if language == "en" else None
     kind = _kind(question)
     runs = _anchor_runs(question, language)
@@ -544,7 +659,7 @@ def analyse(question: str) -> QuestionInfo:
     organisation = _ORGANISATION.search(plain) is not None
     if organisation and kind == WHAT:
         kind = WHO
-    before, after = _context(plain, language)
+    before, after = _context(written, language)
     return QuestionInfo(
         text=asked,
         kind=kind,
@@ -552,8 +667,9 @@ def analyse(question: str) -> QuestionInfo:
         terms=tuple(content if translation is None else translation.words),
         anchors=tuple(word for run in runs for word in run),
         anchor_pairs=tuple(pair for run in runs for pair in pairs(run)),
-        unit=_unit(plain, language),
+        unit=_unit(written, language),
         ordinal=re.search(r"\bthu (?:may|bao nhieu)\b", plain) is not None,
+        period=_PERIOD.search(plain) is not None,
         organisation=organisation,
         published=_published(question),
         before=before,

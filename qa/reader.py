@@ -22,7 +22,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from index.lexical import pairs, plain_syllable
-from index.normalize import compose, unaccent
+from index.normalize import compose, fold, unaccent
 from qa.candidates import (
     Candidate,
     capitalised_runs,
@@ -72,6 +72,9 @@ _NUMBER_WORD = (
     r"(?:một|hai|ba|bốn|tư|năm|lăm|sáu|bảy|bẩy|tám|chín|mười|mươi|mốt|trăm|nghìn|ngàn|"
     r"triệu|tỷ|tỉ|rưỡi|nửa|vài|chục|linh|lẻ|hàng)"
 )
+# Words that only say what kind of date follows.
+_DATE_WORDS = frozenset(("nam", "ngay", "thang"))
+_AMBIGUOUS_NUMBER_WORDS = frozenset("năm tư lăm mốt hàng linh lẻ nửa".split())
 _NUMBER_WORDS = re.compile(rf"(?<!\w){_NUMBER_WORD}(?:\s+{_NUMBER_WORD})*(?!\w)", re.IGNORECASE)
 _UNIT_WORD = re.compile(r"\s+([^\W\d_]+)")
 _DIGITS = re.compile(r"(?<![\w.,])\d+(?:[.,]\d+)*%?")
@@ -226,13 +229,16 @@ def _bare_numbers(text: str) -> list[Candidate]:
 
 def _number_words(text: str, question: QuestionInfo) -> list[Candidate]:
     """Numbers written as words ("hai", "mười", "bốn lựa chọn"), extended over following
-    words that name the question's unit."""
+    words that name the question's unit. Words that are mostly something else ("năm" a
+    year, "tư" in "tư tưởng") count only with the unit."""
     unit = set(question.unit)
     found = []
     for match in _NUMBER_WORDS.finditer(text):
         end, prior = match.end(), 0.4
         while (word := _UNIT_WORD.match(text, end)) and unaccent(word.group(1)) in unit:
             end, prior = word.end(), 0.9
+        if end == match.end() and _AMBIGUOUS_NUMBER_WORDS.issuperset(match.group().lower().split()):
+            continue
         found.append(Candidate(match.start(), end, prior))
     return found
 
@@ -313,7 +319,7 @@ def _typed(text: str, question: QuestionInfo) -> dict[str, list[Candidate]]:
             *_number_words(text, question),
             *_bare_numbers(text),
         ],
-        "date": lambda: dates(text),
+        "date": lambda: dates(text, question.period),
         "place": lambda: places(text),
         "name": lambda: _names(text),
         "phrase": lambda: _phrases(text, question),
@@ -399,9 +405,11 @@ class _Reading:
     ) -> _Reading:
         plain = [w for w, _, _ in sentence.words]
         starts = [s for _, s, _ in sentence.words]
+        deputy = set() if "pho" in question.terms else _deputy_titles(sentence, question)
         at: dict[str, list[int]] = {}
         for index, word in enumerate([*plain, *pairs(plain)]):
-            at.setdefault(word, []).append(index % len(plain) if plain else 0)
+            if index % len(plain) not in deputy:
+                at.setdefault(word, []).append(index % len(plain))
         # Initials written in capitals ("MTTQ") stand for the question's phrase.
         initialisms = dict(question.initialisms)
         for index, (word, start, end) in enumerate(sentence.words):
@@ -460,8 +468,9 @@ class _Reading:
         last = bisect.bisect_right(self.ends, end)
         plain = [w for w, _, _ in sentence.words]
         inside = plain[first:last]
-        # An answer that only repeats the question ("năm 2022" asked, "năm 2022" found).
-        if all(w in self.question_words for w in inside):
+        # An answer that only repeats the question ("năm 2022" asked, "năm 2022" found;
+        # "quý I năm 2021" for "the first quarter of 2021").
+        if all(w in self.question_words or w in _DATE_WORDS for w in inside):
             return None
         # The words counted repeat the question's, less its unit ("73 công dân").
         asked = sum(w in self.asked for w in inside)
@@ -500,6 +509,21 @@ class _Reading:
         )
 
 
+def _deputy_titles(sentence: Sentence, question: QuestionInfo) -> set[int]:
+    """Word indexes of the question's words right after "Phó" (deputy) and those joined
+    to them: "Phó Trưởng Ban Dân vận" does not answer who the "Trưởng Ban Dân vận" is."""
+    asked = set(question.terms)
+    found: set[int] = set()
+    for index, (_, start, end) in enumerate(sentence.words[:-1]):
+        if fold(sentence.text[start:end]) != "phó":
+            continue
+        following = index + 1
+        while following < len(sentence.words) and sentence.words[following][0] in asked:
+            found.add(following)
+            following += 1
+    return found
+
+
 def _share(wanted: frozenset[str], words: list[str]) -> float:
     """The share of `wanted` among `words` (0 when nothing is wanted)."""
     return len(wanted.intersection(words)) / len(wanted) if wanted else 0.0
@@ -508,6 +532,16 @@ def _share(wanted: frozenset[str], words: list[str]) -> float:
 def is_asked(features: Sequence[float]) -> bool:
     """Whether a candidate is of the type its question asks for (a person for "who")."""
     return features[_ASKED] > 0
+
+
+def counts_unit(features: Sequence[float]) -> bool:
+    """Whether a number candidate names the question's unit, after it ("166 mô hình") or
+    before it ("Lượt xem: 1748"), or is the percentage asked for."""
+    return features[_ASKED] >= UNIT_PRIOR
+
+
+# qa.candidates' number priors: 1.0 with the unit after, 0.9 with it before.
+UNIT_PRIOR = 0.9
 
 
 def rule(features: Sequence[float], kind: str) -> float:

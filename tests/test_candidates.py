@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
+from index.lexical import plain_syllable
 from qa.answer import sentence_support
-from qa.candidates import has_dateline, numbers, people
+from qa.candidates import dates, has_dateline, numbers, organisations, people, places
 from qa.question import analyse
+from qa.reader import Sentence, proposals, rank
 
 
 def _texts(text: str, found: list) -> list[str]:
@@ -113,3 +117,97 @@ def test_sentence_support_wants_one_sentence_and_the_questions_names() -> None:
     # The passage's title counts for the names: the same sentence under a Chiêm Hóa title.
     titled = sentence_support(question, [(elsewhere, "Chiêm Hóa")], lambda t: [1.0] * len(t))
     assert titled[0] > scores[2]
+
+
+@pytest.mark.parametrize(
+    ("question", "unit"),
+    [
+        # With its marks, "thể" is not the question word "thế", nor "lực" "lúc".
+        ("Bao nhiêu tập thể được tặng Bằng khen?", ("tap", "the")),
+        ("Bao nhieu tap the duoc tang Bang khen?", ("tap", "the")),
+        ("Có bao nhiêu lực lượng tham gia?", ("luc", "luong", "tham", "gia")),
+        # A list of short nouns is the unit; a longer phrase after the comma is not.
+        ("Tỉnh nêu bao nhiêu nhiệm vụ, giải pháp trong năm tới?", ("nhiem", "vu", "giai", "phap")),
+        ("Tỉnh lập bao nhiêu tổ, nhóm tự quản khu dân cư?", ("to",)),
+        # A comparison, not a unit.
+        ("Năm nay cao hơn bao nhiêu so với năm trước?", ()),
+        ("How many sessions were held?", ("buoi",)),
+    ],
+)
+def test_the_counted_unit(question: str, unit: tuple[str, ...]) -> None:
+    assert analyse(question).unit == unit
+
+
+def test_question_words_are_told_apart_by_their_marks() -> None:
+    info = analyse("Huyện sơ kết 6 tháng đầu năm 2022 vào ngày nào?")
+    # "đầu" is a content word, and the question word is "nào", after "ngày".
+    assert "dau" in info.terms and info.before[-1] == "ngay"
+
+
+def test_a_span_of_years_with_spaces_is_one_date() -> None:
+    text = "Đại hội Công đoàn nhiệm kỳ 2023 -2028 và giai đoạn 2018 – 2020."
+    assert {"2023 -2028", "2018 – 2020"} <= set(_texts(text, dates(text)))
+
+
+@pytest.mark.parametrize(
+    ("text", "question", "count"),
+    [
+        # A percentage keeps its own unit.
+        (
+            "Xã vận động xóa bỏ 100% bếp than tổ ong.",
+            "Xóa bỏ bao nhiêu phần trăm bếp than?",
+            "100%",
+        ),
+        # The unit written as initials: "KDC" for "khu dân cư".
+        ("Có 117/117 KDC đăng ký danh hiệu.", "Bao nhiêu khu dân cư ở xã đăng ký?", "117/117 KDC"),
+    ],
+)
+def test_a_count_with_its_unit(text: str, question: str, count: str) -> None:
+    found = numbers(text, analyse(question))
+    assert max(found, key=lambda c: c.prior).start == text.index(count)
+    assert count in _texts(text, found)
+
+
+def test_a_number_after_two_question_words_is_their_value() -> None:
+    text = "Trong đó duy trì 40, đăng ký mới 25 mô hình."
+    found = numbers(text, analyse("Bao nhiêu mô hình đăng ký mới?"))
+    priors = {text[c.start : c.end]: c.prior for c in found}
+    assert priors["40"] < priors["25 mô hình"]
+    found = numbers(text, analyse("Có bao nhiêu mô hình được duy trì?"))
+    assert {text[c.start : c.end]: c.prior for c in found}["40"] == 0.9
+
+
+def test_bodies_places_and_set_phrases() -> None:
+    text = "Sáng kiến được Ban Dân vận Trung ương ghi nhận."
+    assert _texts(text, organisations(text)) == ["Ban Dân vận Trung ương"]
+    text = "Dân quân giúp dân tại các xã, phường; Huyện ủy Na Rì họp."
+    assert _texts(text, places(text)) == ["các xã, phường", "Na Rì"]
+    # "phong cách Hồ Chí Minh" names no one who took part.
+    text = "Học tập và làm theo tư tưởng, đạo đức, phong cách Hồ Chí Minh."
+    assert people(text) == []
+
+
+def _sentence(text: str) -> Sentence:
+    words = [(plain_syllable(m.group()), m.start(), m.end()) for m in re.finditer(r"\w+", text)]
+    return Sentence(text, words, 1.0, 0, 1.0, 1)
+
+
+def _proposed(text: str, question: str) -> list[str]:
+    info = analyse(question)
+    found = proposals(_sentence(text), info, info.terms, [1.0] * len(info.terms))
+    return [text[p.span.start : p.span.end] for p in found]
+
+
+def test_a_deputys_title_does_not_answer_for_the_head() -> None:
+    text = "Chủ trì có Lò Văn Bình - Trưởng Ban Dân vận; Đinh Thị Hạnh, Phó Trưởng Ban Dân vận."
+    info = analyse("Trưởng Ban Dân vận là ai?")
+    found = proposals(_sentence(text), info, info.terms, [1.0] * len(info.terms))
+    best = max(found, key=lambda p: rank(p.features, info.kind))
+    assert text[best.span.start : best.span.end] == "Lò Văn Bình"
+
+
+def test_a_lone_year_word_is_not_a_count_nor_a_repeat_an_answer() -> None:
+    text = "Sáu tháng đầu năm, xã trồng năm nghìn cây xanh trong quý I năm 2021."
+    found = _proposed(text, "Xã trồng bao nhiêu cây xanh trong quý I năm 2021?")
+    assert "năm nghìn cây xanh" in found
+    assert "năm" not in found and "quý I năm 2021" not in found
