@@ -44,6 +44,13 @@ MIN_CONFIDENCE = 0.40
 # A number that does not count what the question counts ("bao nhiêu cán bộ" answered
 # "gần 11 nghìn" of something else) keeps this share of its confidence.
 UNITLESS_NUMBER = 0.5
+# An answer whose passage lacks a body's initialism the question writes keeps this share.
+MISSING_INITIALISM = 0.5
+BODY_INITIALISMS = {
+    "UBND": "uy ban nhan dan",
+    "HĐND": "hoi dong nhan dan",
+    "MTTQ": "mat tran to quoc",
+}
 # Units of measure, money, time and share (diacritics-free).
 _MEASURES = frozenset(
     "km km2 m m2 m3 cm mm ha hecta tan kg gam dam vuong khoi lit do phan tram ty trieu "
@@ -479,6 +486,20 @@ def _holds_years(question: QuestionInfo, words: _Words) -> bool:
     return all(term in held for term in question.anchors if _YEAR_TERM.fullmatch(term))
 
 
+def _holds_initialisms(question: str, passage: str) -> bool:
+    """Whether the passage writes every initialism of the local government bodies that
+    the question writes: each level has both a People's Council and a People's Committee,
+    each with its own chair ("Chủ tịch UBND" asked, "Chủ tịch HĐND" found)."""
+    words = _SYLLABLE.findall(unicodedata.normalize("NFC", passage))
+    spelt = " ".join(map(plain_syllable, words))
+    asked = _SYLLABLE.findall(unicodedata.normalize("NFC", question))
+    return all(
+        initials in words or f" {name} " in f" {spelt} "
+        for initials, name in BODY_INITIALISMS.items()
+        if initials in asked
+    )
+
+
 def _unitless(question: QuestionInfo, reading: Reading) -> bool:
     """A Vietnamese "bao nhiêu X", X a thing counted (not a measure, which texts write
     many ways: "km2", "km vuông", "%"), answered with a number that does not count X."""
@@ -533,6 +554,8 @@ def extract_answer(
         sure = confidence(reading.evidence, reader.sureness(reading.features, question.kind))
         if _unitless(question, reading):
             sure *= UNITLESS_NUMBER
+        if not _holds_initialisms(question.text, reading.hit.text):
+            sure *= MISSING_INITIALISM
         if sure >= MIN_CONFIDENCE:
             hit, span, sentence = reading.hit, reading.span, reading.sentence
             if span_reader is not None and _rules_weak(
@@ -551,7 +574,11 @@ def extract_answer(
             hit, span = sentences[0].hit, trained[0]
             sentence = _sentence_around(hit.text, span)
             words = _Words.of(hit.text)
-            if _echoes(question, words, sentence) and _holds_years(question, words):
+            if (
+                _echoes(question, words, sentence)
+                and _holds_years(question, words)
+                and _holds_initialisms(question.text, hit.text)
+            ):
                 return _found(question, hit, span, sentence, sure, highlighted)
     return Answer(
         question=question.text,

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from qa import Engine
-from qa.answer import MIN_CONFIDENCE, extract_answer
+from qa.answer import MIN_CONFIDENCE, _holds_initialisms, extract_answer
 from qa.evaluate import answer_scores, exact_match, read_questions, token_f1
 from qa.question import analyse
 from qa.types import Answer
@@ -109,6 +109,8 @@ def test_answer_language_follows_the_question(engine: Engine) -> None:
     [
         ("Thời tiết ở Hà Nội hôm nay thế nào?", "Không tìm thấy câu trả lời trong tài liệu."),
         ("What was the GDP growth rate of Cao Bằng in 2019?", "No answer found in the documents."),
+        # The district's People's Council has a chair in the reports; its Committee not.
+        ("Ai là Chủ tịch UBND huyện Chiêm Hóa?", "Không tìm thấy câu trả lời trong tài liệu."),
         # The reports count other things, never this province board's staff.
         (
             "Ban Dân vận Tỉnh ủy Bắc Giang có bao nhiêu cán bộ?",
@@ -201,3 +203,11 @@ def test_initialism_counts_only_when_written_in_capitals(engine: Engine) -> None
     hit = dataclasses.replace(answer.hit, text=lowered)
     weaker = extract_answer(analyse(question), [hit], engine.idf)
     assert weaker.confidence < answer.confidence
+
+
+def test_a_body_the_question_names_by_its_initials_must_be_in_the_passage() -> None:
+    question = "Ai là Chủ tịch UBND xã?"
+    assert not _holds_initialisms(question, "Bà Lò Thị Mai, Chủ tịch HĐND xã, phát biểu.")
+    assert _holds_initialisms(question, "Ông Vi Văn Tùng, Chủ tịch UBND xã, phát biểu.")
+    assert _holds_initialisms(question, "Ông Vi Văn Tùng, Chủ tịch Ủy ban nhân dân xã.")
+    assert _holds_initialisms("Ai là Chủ tịch xã?", "Bà Lò Thị Mai, Chủ tịch HĐND xã.")
