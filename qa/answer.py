@@ -44,6 +44,10 @@ MIN_CONFIDENCE = 0.40
 # A number that does not count what the question counts ("bao nhiêu cán bộ" answered
 # "gần 11 nghìn" of something else) keeps this share of its confidence.
 UNITLESS_NUMBER = 0.5
+# A byline names a person or a body in a few words ("Ban Dân vận huyện uỷ Chiêm Hoá").
+BYLINE_WORDS = 7
+_BYLINE = re.compile(r"(?i:tác giả|bài và ảnh|bài, ảnh|bài:|nguồn)\b")
+_BYLINE_EDGES = " \t\n()[]-–—.,:"
 # An answer whose passage lacks a body's initialism the question writes keeps this share.
 MISSING_INITIALISM = 0.5
 BODY_INITIALISMS = {
@@ -486,6 +490,16 @@ def _holds_years(question: QuestionInfo, words: _Words) -> bool:
     return all(term in held for term in question.anchors if _YEAR_TERM.fullmatch(term))
 
 
+def _in_byline(reading: Reading) -> bool:
+    """Whether a candidate is an article's byline: alone on its line ("Triệu Biển"), or
+    after "Tác giả", "Bài và ảnh" or "Nguồn"."""
+    line = reading.hit.text[reading.sentence.start : reading.sentence.end].strip(_BYLINE_EDGES)
+    name = reading.hit.text[reading.span.start : reading.span.end]
+    if len(_SYLLABLE.findall(name)) > BYLINE_WORDS:
+        return False
+    return line == name or _BYLINE.match(line) is not None
+
+
 def _holds_initialisms(question: str, passage: str) -> bool:
     """Whether the passage writes every initialism of the local government bodies that
     the question writes: each level has both a People's Council and a People's Committee,
@@ -539,6 +553,10 @@ def extract_answer(
     (MIN_UNSURE_READ_PROBABILITY, MIN_READ_CONFIDENCE).
     """
     highlighted, found, sentences = _read(question, hits, idf)
+    if question.author:
+        # Only a byline names an author, and the reader does not know bylines.
+        found = [reading for reading in found if _in_byline(reading)]
+        span_reader = None
     # A number that counts what the question counts comes before one that does not.
     best = max(
         found,

@@ -379,6 +379,8 @@ class QuestionInfo:
     ordinal: bool = False
     # "giai đoạn nào", "nhiệm kỳ nào": the answer is a span of years ("2018 – 2020").
     period: bool = False
+    # "Ai là tác giả bài báo?", "Who wrote the article?": the answer is its byline.
+    author: bool = False
     # "đơn vị nào", "cơ quan nào": the "who" is a body, not a person.
     organisation: bool = False
     # "được đưa tin ngày nào", "ngày đăng": the date is the article's own, in its dateline.
@@ -619,22 +621,23 @@ def _published(question: str) -> bool:
     return _PUBLISHED_BARE.search(unaccent(question)) is not None
 
 
-# Words for the report itself ("bài viết có bao nhiêu lượt xem"), which its text never
-# uses: they say which document, not what a passage must hold.
-_ARTICLE_WORDS = (("bai", "viet"), ("bai", "bao"))
-
-
+_AUTHOR = re.compile(r"\b(?:tac gia|ai viet|nguoi viet|who wrote|author|written by)\b")
 _PERIOD = re.compile(r"\b(?:giai doan|thoi ky|nhiem ky) nao\b|\b(?:which|what) (?:period|term)\b")
+# Words for the report itself ("bài viết có bao nhiêu lượt xem", "được đăng ngày nào"),
+# which its text never uses: they say which document, not what a passage must hold.
+_ARTICLE_WORDS = (("bai", "viet"), ("bai", "bao"))
+_PUBLISHING_WORDS = frozenset(("dang", "dua", "tin", "tai", "published", "posted"))
 
 
-def _without_article_words(words: list[str]) -> list[str]:
-    """Content words less the pairs that name the article itself."""
+def _about_the_text(words: list[str], published: bool) -> list[str]:
+    """Content words less the pairs that name the article itself and, in a question
+    about its publication, the words for publishing."""
     kept: list[str] = []
     for word in words:
         if kept and (kept[-1], word) in _ARTICLE_WORDS:
             kept.pop()
-            continue
-        kept.append(word)
+        elif not (published and word in _PUBLISHING_WORDS):
+            kept.append(word)
     return kept
 
 
@@ -647,12 +650,14 @@ def analyse(question: str) -> QuestionInfo:
     plain = unaccent(question)
     written = _written(question)
     language = _language(question)
-    content = _without_article_words(
-        [word for typed, word in zip(*syllables(question), strict=True) if not asks(typed)]
+    published = _published(question)
+    content = _about_the_text(
+        [word for typed, word in zip(*syllables(question), strict=True) if not asks(typed)],
+        published,
     )
     translation = _translated_words(content) if language == "en" else None
     kind = _kind(question)
-    runs = _anchor_runs(question, language)
+    runs = [_about_the_text(run, published) for run in _anchor_runs(question, language)]
     if translation is not None:
         # The Vietnamese phrases stand where the English words were.
         runs += translation.phrases
@@ -670,8 +675,9 @@ def analyse(question: str) -> QuestionInfo:
         unit=_unit(written, language),
         ordinal=re.search(r"\bthu (?:may|bao nhieu)\b", plain) is not None,
         period=_PERIOD.search(plain) is not None,
+        author=_AUTHOR.search(plain) is not None,
         organisation=organisation,
-        published=_published(question),
+        published=published,
         before=before,
         after=after,
         # An English question has the initials of the Vietnamese bodies it names.

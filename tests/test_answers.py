@@ -111,6 +111,11 @@ def test_answer_language_follows_the_question(engine: Engine) -> None:
         ("What was the GDP growth rate of Cao Bằng in 2019?", "No answer found in the documents."),
         # The district's People's Council has a chair in the reports; its Committee not.
         ("Ai là Chủ tịch UBND huyện Chiêm Hóa?", "Không tìm thấy câu trả lời trong tài liệu."),
+        # The district's report has no byline, and no one named in it wrote it.
+        (
+            "Ai là tác giả bài viết về hội nghị giao ban khối dân vận quý I năm 2021?",
+            "Không tìm thấy câu trả lời trong tài liệu.",
+        ),
         # The reports count other things, never this province board's staff.
         (
             "Ban Dân vận Tỉnh ủy Bắc Giang có bao nhiêu cán bộ?",
@@ -148,6 +153,10 @@ def test_unanswerable_question_is_not_answered(engine: Engine, question: str, me
         ),
         # Ma Từ Đông Điền is "Trưởng Ban", Phan Thị Na "Phó Trưởng Ban", named closer.
         ("Trưởng Ban Dân vận Tỉnh ủy Bắc Kạn là ai?", "Ma Từ Đông Điền"),
+        # The byline on the report's last line, not a person the report names.
+        ("Who wrote the article about the Chiêm Hóa meeting?", "Ban Dân vận huyện uỷ Chiêm Hoá"),
+        # "Bài viết" names the article: the count is in its header, "Đã xem: 263".
+        ("Bài viết về hội nghị dân vận ở Chiêm Hóa có bao nhiêu lượt xem?", "263"),
         # The title after the name, and "phong cách Hồ Chí Minh" names no participant.
         ("Truong Ban Chi dao phong trao thi dua Dan van kheo huyen Chiem Hoa la ai?", CHAIR),
         # "đầu" is not the question word "đâu"; the period only repeats the question.
