@@ -69,6 +69,10 @@ _LOWER_GIVEN = re.compile(
 _SET_PHRASE = re.compile(r"(?i:tư tưởng|đạo đức|phong cách|tấm gương|lời dạy)\s+$")
 _WORD_BEFORE = re.compile(r"([^\W\d_]+)\s+$")
 _ORDINAL = re.compile(r"(?:(\w+)\s+)?(thứ\s+(?:[IVXLCDM]+|\d+)\b)")
+# The prior of a number that counts what the question asks, short of a number with its
+# unit written after it (1.0): the unit or two of the question's words right before it
+# ("Lượt xem: 1748", "đăng ký mới 99"), or a number in words with its unit (qa.reader).
+COUNTED_PRIOR = 0.9
 _PERCENT = re.compile(r"%|phần trăm")
 # The two words right before a number, with nothing but spaces (or ": ") between.
 _LABEL = re.compile(r"([^\W\d_]+\s+[^\W\d_]+)\s*:?\s+$")
@@ -197,8 +201,10 @@ def organisations(text: str) -> list[Candidate]:
 
 def numbers(text: str, question: QuestionInfo) -> list[Candidate]:
     """Numbers, extended over following words that name the question's unit ("09 nhiệm
-    vụ"); a number right after the unit ("Đã xem: 263") also fits. Ordinals
-    ("lần thứ VII") when the question asks "thứ mấy"."""
+    vụ", or its initials: "117/117 KDC"); a number right after the unit ("Đã xem: 263")
+    or after two of the question's words ("đăng ký mới 99") also fits, and a percentage
+    fits "bao nhiêu phần trăm" as it is. Ordinals ("lần thứ VII") when the question asks
+    "thứ mấy"."""
     found = []
     unit = set(question.unit)
     asked = set(question.terms)
@@ -234,10 +240,10 @@ def numbers(text: str, question: QuestionInfo) -> list[Candidate]:
             and all(unaccent(w) in asked for w in label.group(1).split())
         )
         if prior < 1.0 and labelled:
-            prior = 0.9
+            prior = COUNTED_PRIOR
         found.append(Candidate(match.start(), end, prior))
     for match in _ORDINAL.finditer(text):
-        counted = match.group(1) and unaccent(match.group(1)) in set(question.terms)
+        counted = match.group(1) and unaccent(match.group(1)) in asked
         start = match.start() if counted else match.start(2)
         found.append(Candidate(start, match.end(), 1.0 if question.ordinal else 0.3))
     return found
@@ -268,8 +274,9 @@ def dates(text: str, period: bool = False) -> list[Candidate]:
 
 
 def places(text: str) -> list[Candidate]:
-    """Administrative places ("tổ 10, phường Phùng Chí Kiên"), names after ở / tại, and
-    levels named in general ("các xã, phường")."""
+    """Administrative places ("tổ 10, phường Phùng Chí Kiên"), names after ở / tại,
+    levels named in general ("các xã, phường") and the place a party committee is named
+    for ("Chiêm Hóa" of "Huyện ủy Chiêm Hóa")."""
     found = [Candidate(m.start(), m.end(), 1.0) for m in _PLACE.finditer(text)]
     found += [Candidate(m.start(1), m.end(1), 0.7) for m in _AFTER_PREPOSITION.finditer(text)]
     found += [Candidate(m.start(), m.end(), 0.6) for m in _LEVELS.finditer(text)]

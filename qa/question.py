@@ -132,7 +132,7 @@ def asks(word: str) -> bool:
 
 def _written(question: str) -> str:
     """The form question patterns read: folded with diacritics, or diacritics-free for a
-    question typed without them (a canonical NFC question keeps its length either way)."""
+    question typed without them."""
     return fold(question) if has_diacritics(question) else unaccent(question)
 
 

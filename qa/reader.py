@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from index.lexical import pairs, plain_syllable
 from index.normalize import compose, fold, unaccent
 from qa.candidates import (
+    COUNTED_PRIOR,
     Candidate,
     capitalised_runs,
     dates,
@@ -236,7 +237,7 @@ def _number_words(text: str, question: QuestionInfo) -> list[Candidate]:
     for match in _NUMBER_WORDS.finditer(text):
         end, prior = match.end(), 0.4
         while (word := _UNIT_WORD.match(text, end)) and unaccent(word.group(1)) in unit:
-            end, prior = word.end(), 0.9
+            end, prior = word.end(), COUNTED_PRIOR
         if end == match.end() and _AMBIGUOUS_NUMBER_WORDS.issuperset(match.group().lower().split()):
             continue
         found.append(Candidate(match.start(), end, prior))
@@ -535,13 +536,10 @@ def is_asked(features: Sequence[float]) -> bool:
 
 
 def counts_unit(features: Sequence[float]) -> bool:
-    """Whether a number candidate names the question's unit, after it ("166 mô hình") or
-    before it ("Lượt xem: 1748"), or is the percentage asked for."""
-    return features[_ASKED] >= UNIT_PRIOR
-
-
-# qa.candidates' number priors: 1.0 with the unit after, 0.9 with it before.
-UNIT_PRIOR = 0.9
+    """Whether a number candidate names what the question counts: its unit after it
+    ("166 mô hình", "mười hai tổ"), the percentage asked for, or its unit or two of the
+    question's words right before it ("Lượt xem: 1748", "đăng ký mới 99")."""
+    return features[_ASKED] >= COUNTED_PRIOR
 
 
 def rule(features: Sequence[float], kind: str) -> float:
