@@ -515,8 +515,9 @@ def _deputy_titles(sentence: Sentence, question: QuestionInfo) -> set[int]:
     to them: "Phó Trưởng Ban Dân vận" does not answer who the "Trưởng Ban Dân vận" is."""
     asked = set(question.terms)
     found: set[int] = set()
-    for index, (_, start, end) in enumerate(sentence.words[:-1]):
-        if fold(sentence.text[start:end]) != "phó":
+    for index, (word, start, end) in enumerate(sentence.words[:-1]):
+        # "pho" is also "phố" (street) and "phở": only "Phó" counts.
+        if word != "pho" or fold(sentence.text[start:end]) != "phó":
             continue
         following = index + 1
         while following < len(sentence.words) and sentence.words[following][0] in asked:
