@@ -489,6 +489,8 @@ def _kind(question: str) -> str:
 UNIT_WORDS = {"vi": 4, "en": 8}
 LISTED_UNIT_WORDS = 2
 _COUNTING = re.compile(r"(?:bao nhiêu|bao nhieu|\bmấy|\bmay|how many|how much)\s+([\w\s,]+)")
+# "cao hơn bao nhiêu so với năm 2000", "mấy trên thế giới": a comparison, no unit.
+_COMPARISON = re.compile(r"(?:so với|trên|dưới|hơn|so voi|tren|duoi|hon)\b")
 
 
 def _unit(written: str, language: str) -> tuple[str, ...]:
@@ -497,23 +499,23 @@ def _unit(written: str, language: str) -> tuple[str, ...]:
     match = _COUNTING.search(written)
     if not match:
         return ()
-    if re.match(r"(?:so với|trên|dưới|hơn|so voi|tren|duoi|hon)\b", match.group(1)):
-        # "cao hơn bao nhiêu so với năm 2000", "mấy trên thế giới": no unit follows.
+    if _COMPARISON.match(match.group(1)):
         return ()
     unit: list[str] = []
     # Up to UNIT_WORDS words, and a list of short nouns after them ("cơ quan, đơn vị,
     # doanh nghiệp"); a longer phrase after a comma is not what is counted ("bao nhiêu
     # tổ, nhóm Covid cộng đồng" counts "tổ").
     for index, item in enumerate(match.group(1).split(",")):
+        typed = item.split()
         words = []
-        for word in item.split():
+        for word in typed:
             if asks(word) or (language == "en" and word in _ENGLISH) or word.isdigit():
                 break
             words.append(plain_syllable(word))
         if index and not 0 < len(words) <= LISTED_UNIT_WORDS:
             break
         unit += words[: UNIT_WORDS[language]]
-        if len(words) < len(item.split()):
+        if len(words) < len(typed):
             break
     return _english_unit(unit) if language == "en" else tuple(unit)
 
