@@ -7,6 +7,7 @@ that copy; callers map them back to the original text.
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -73,7 +74,14 @@ _ORDINAL = re.compile(r"(?:(\w+)\s+)?(thứ\s+(?:[IVXLCDM]+|\d+)\b)")
 # unit written after it (1.0): the unit or two of the question's words right before it
 # ("Lượt xem: 1748", "đăng ký mới 99"), or a number in words with its unit (qa.reader).
 COUNTED_PRIOR = 0.9
+# A number with nothing to tie it to the question.
+NUMBER_PRIOR = 0.6
 _PERCENT = re.compile(r"%|phần trăm")
+_SYLLABLE = re.compile(r"[^\W\d_]+")
+# A breakdown's item: a short label after a bracket or separator, its number, then the
+# next separator ("(duy trì 69, đăng ký mới 99, cá nhân 19)").
+_ITEM = re.compile(r"[(,;:]\s*(?:[^\W\d_]+\s+){1,4}$")
+_ITEM_END = re.compile(r"\s*(?:[,;)]|$)")
 # The two words right before a number, with nothing but spaces (or ": ") between.
 _LABEL = re.compile(r"([^\W\d_]+\s+[^\W\d_]+)\s*:?\s+$")
 # A word right after a number, possibly after a comma: "6 nhiệm vụ, giải pháp".
@@ -213,12 +221,14 @@ def numbers(text: str, question: QuestionInfo) -> list[Candidate]:
     percent = {"phan", "tram"} <= unit or not asked.isdisjoint(("percentage", "percent"))
     in_dates = [(d.start, d.end) for d in dates(text) if not _YEAR.fullmatch(text[d.start : d.end])]
     in_dates += [m.span() for m in _CLOCK.finditer(text)]
+    words = Counter(unaccent(w) for w in _SYLLABLE.findall(text))
+    narrowing = []
     for match in _NUMBER.finditer(text):
         if _DAY_MONTH.fullmatch(match.group()) or any(a <= match.start() < b for a, b in in_dates):
             continue
         # A bare year is rarely a count.
         year = _YEAR.fullmatch(match.group()) is not None
-        end, prior = match.end(), 0.3 if year else 0.6
+        end, prior = match.end(), 0.3 if year else NUMBER_PRIOR
         if _PERCENT.search(match.group()):
             # A percentage carries its unit ("100%", not "100% bếp than").
             prior = 1.0 if percent else prior
@@ -234,19 +244,37 @@ def numbers(text: str, question: QuestionInfo) -> list[Candidate]:
         # After its unit ("Đã xem: 263"), or right after two of the question's words
         # ("đăng ký mới 99").
         label = _LABEL.search(text, max(0, match.start() - 40), match.start())
-        labelled = (before and unaccent(before[-1]) in unit) or (
-            not year
-            and label is not None
-            and all(unaccent(w) in asked for w in label.group(1).split())
-        )
-        if prior < 1.0 and labelled:
+        named = [] if year or label is None else [unaccent(w) for w in label.group(1).split()]
+        by_label = bool(named) and asked.issuperset(named)
+        if prior < 1.0 and (by_label or (before and unaccent(before[-1]) in unit)):
             prior = COUNTED_PRIOR
+            if by_label and _narrows(text, match, named, unit, words):
+                narrowing.append(len(found))
         found.append(Candidate(match.start(), end, prior))
+    if len(narrowing) == 1:
+        found = [
+            Candidate(c.start, c.end, 1.0 if i in narrowing else min(c.prior, NUMBER_PRIOR))
+            for i, c in enumerate(found)
+        ]
     for match in _ORDINAL.finditer(text):
         counted = match.group(1) and unaccent(match.group(1)) in asked
         start = match.start() if counted else match.start(2)
         found.append(Candidate(start, match.end(), 1.0 if question.ordinal else 0.3))
     return found
+
+
+def _narrows(
+    text: str, match: re.Match[str], label: list[str], unit: set[str], words: Counter[str]
+) -> bool:
+    """Whether a number labelled by two question words is an item of a breakdown ("166
+    mô hình (duy trì 69, đăng ký mới 99, cá nhân 19)") and one of those words is said
+    nowhere else in the sentence nor part of the unit: it narrows the total to what the
+    question asks ("bao nhiêu mô hình ... đăng ký mới?")."""
+    return (
+        _ITEM.search(text, 0, match.start()) is not None
+        and _ITEM_END.match(text, match.end()) is not None
+        and any(words[w] == 1 and w not in unit for w in label)
+    )
 
 
 def _names_unit(word: str, unit: set[str], initials: set[str]) -> bool:

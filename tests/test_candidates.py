@@ -177,6 +177,29 @@ def test_a_number_after_two_question_words_is_their_value() -> None:
     assert {text[c.start : c.end]: c.prior for c in found}["40"] == 0.9
 
 
+def _best_count(text: str, question: str) -> str:
+    info = analyse(question)
+    found = proposals(_sentence(text), info, info.terms, [1.0] * len(info.terms))
+    best = max(found, key=lambda p: rank(p.features, info.kind))
+    return text[best.span.start : best.span.end]
+
+
+def test_a_breakdown_item_named_by_the_question_narrows_the_total() -> None:
+    text = "Xã có 52 tổ hợp tác hoạt động (duy trì 30, đăng ký mới 22, nông nghiệp 41)."
+    assert _best_count(text, "Xã có bao nhiêu tổ hợp tác đăng ký mới?") == "22"
+    assert _best_count(text, "Xa co bao nhieu to hop tac dang ky moi?") == "22"
+    assert _best_count(text, "How many new cooperative groups registered?") == "22"
+    assert _best_count(text, "Bao nhiêu tổ hợp tác nông nghiệp ở xã?") == "41"
+    # The total when the question names no item, or only words the sentence says twice.
+    assert _best_count(text, "Xã có bao nhiêu tổ hợp tác?") == "52 tổ hợp tác"
+    text = "Xã có 52 hộ kinh doanh (kinh doanh 41, dịch vụ 11)."
+    assert _best_count(text, "Xã có bao nhiêu hộ kinh doanh?") == "52 hộ kinh doanh"
+    # A label inside running text is no breakdown: the total keeps its rank.
+    text = "Xã có 52 tổ hợp tác, trong đó hợp tác xã nông nghiệp 12 năm tuổi."
+    found = numbers(text, analyse("Xã có bao nhiêu tổ hợp tác nông nghiệp?"))
+    assert {text[c.start : c.end]: c.prior for c in found}["52 tổ hợp tác"] == 1.0
+
+
 def test_bodies_places_and_set_phrases() -> None:
     text = "Sáng kiến được Ban Dân vận Trung ương ghi nhận."
     assert _texts(text, organisations(text)) == ["Ban Dân vận Trung ương"]
