@@ -199,6 +199,8 @@ _ORGANISATION = re.compile(
     r"Huyện ủy|Huyện uỷ|Tỉnh ủy|Tỉnh uỷ|Thành ủy|Thành uỷ|Quận ủy|Quận uỷ)"
     r"(?:\s+(?:Trung ương|[A-ZĐ][^\W\d_]*|vận|ủy|uỷ|nhân dân|tổ quốc|thường vụ|chỉ đạo|tuyên giáo|"
     r"khối vận))+"
+    # The National Assembly, with its term: "Quốc hội khóa XV".
+    r"|Quốc hội(?:\s+(?:khóa|khoá)\s+[IVXL]+)?"
 )
 
 

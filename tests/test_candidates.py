@@ -203,6 +203,8 @@ def test_a_breakdown_item_named_by_the_question_narrows_the_total() -> None:
 def test_bodies_places_and_set_phrases() -> None:
     text = "Sáng kiến được Ban Dân vận Trung ương ghi nhận."
     assert _texts(text, organisations(text)) == ["Ban Dân vận Trung ương"]
+    text = "Chuẩn bị bầu cử Quốc hội khóa XV và HĐND các cấp; Ban hành kế hoạch."
+    assert _texts(text, organisations(text)) == ["Quốc hội khóa XV"]
     text = "Dân quân giúp dân tại các xã, phường; Huyện ủy Na Rì họp."
     assert _texts(text, places(text)) == ["các xã, phường", "Na Rì"]
     # "phong cách Hồ Chí Minh" names no one who took part.
