@@ -48,8 +48,9 @@ UNITLESS_NUMBER = 0.5
 BYLINE_WORDS = 7
 _BYLINE = re.compile(r"(?i:tác giả|bài và ảnh|bài, ảnh|bài:|nguồn)\b")
 _BYLINE_EDGES = " \t\n()[]-–—.,:"
-# An answer whose passage lacks a body's initialism the question writes keeps this share.
-MISSING_INITIALISM = 0.5
+# An answer whose passage (and title) lacks a body's initialism, a place or a year the
+# question names keeps this share (_holds_names).
+MISSING_NAME = 0.5
 BODY_INITIALISMS = {
     "UBND": "uy ban nhan dan",
     "HĐND": "hoi dong nhan dan",
@@ -78,7 +79,7 @@ DENSE_SPAN = 0.12
 # falls below MIN_CONFIDENCE (any kind) is read too, and the reader's span is given, with
 # that low confidence, when it is at least MIN_UNSURE_READ_PROBABILITY probable and its
 # sentence repeats a word from beside the question word (_echoes) and its passage holds
-# the years the question names (_holds_years). Held-out XQuAD-vi F1
+# the places and years the question names (_holds_names). Held-out XQuAD-vi F1
 # (benchmarks/train_reader.py, folds 0 / 1, 250 / 173 questions, session 11's readers):
 # session 10's rules .461 / .372; a "what" span inside the rules' phrase wins too, at 0.15
 # (tuned on fold 0: at 0.1 seed dev loses "Số hotline, email, fanpage" to "Số hotline",
@@ -483,13 +484,6 @@ def _echoes(question: QuestionInfo, words: _Words, sentence: Span) -> bool:
     return any(word in beside for word, _, _ in words.within(sentence.start, sentence.end))
 
 
-def _holds_years(question: QuestionInfo, words: _Words) -> bool:
-    """Whether the passage holds every year the question names: a report of 2022 does not
-    answer "Hội nghị tổng kết năm 2023 diễn ra vào ngày nào?"."""
-    held = {word for word, _, _ in words.words}
-    return all(term in held for term in question.anchors if _YEAR_TERM.fullmatch(term))
-
-
 def _in_byline(reading: Reading) -> bool:
     """Whether a candidate is an article's byline: alone on its line ("Triệu Biển"), or
     after "Tác giả", "Bài và ảnh" or "Nguồn"."""
@@ -511,6 +505,25 @@ def _holds_initialisms(question: str, passage: str) -> bool:
     words = _SYLLABLE.findall(unicodedata.normalize("NFC", passage))
     spelt = f" {' '.join(map(plain_syllable, words))} "
     return all(initials in words or f" {name} " in spelt for initials, name in asked)
+
+
+def _holds_names(question: QuestionInfo, hit: Hit) -> bool:
+    """Whether a passage, with its document's title, writes every body initialism
+    (_holds_initialisms) and place the question names, and one of the years it names
+    unless it writes no year: a report on Bắc Giang does not answer "... ở tỉnh Bắc
+    Kạn?", nor one of 2022 "... năm 2023?" (a passage may say "năm năm trước" for 1995)."""
+    text = f"{hit.title}\n{hit.text}"
+    if not _holds_initialisms(question.text, text):
+        return False
+    years = {term for term in question.anchors if _YEAR_TERM.fullmatch(term)}
+    if not years and not question.places:
+        return True
+    words = [plain_syllable(w) for w in _SYLLABLE.findall(unicodedata.normalize("NFC", text))]
+    spelt = f" {' '.join(words)} "
+    written = {word for word in words if _YEAR_TERM.fullmatch(word)}
+    return all(f" {name} " in spelt for name in question.places) and (
+        not years or not written or not years.isdisjoint(written)
+    )
 
 
 def _unitless(question: QuestionInfo, reading: Reading) -> bool:
@@ -571,8 +584,8 @@ def extract_answer(
         sure = confidence(reading.evidence, reader.sureness(reading.features, question.kind))
         if _unitless(question, reading):
             sure *= UNITLESS_NUMBER
-        if not _holds_initialisms(question.text, reading.hit.text):
-            sure *= MISSING_INITIALISM
+        if not _holds_names(question, reading.hit):
+            sure *= MISSING_NAME
         if sure >= MIN_CONFIDENCE:
             hit, span, sentence = reading.hit, reading.span, reading.sentence
             if span_reader is not None and _rules_weak(
@@ -591,11 +604,7 @@ def extract_answer(
             hit, span = sentences[0].hit, trained[0]
             sentence = _sentence_around(hit.text, span)
             words = _Words.of(hit.text)
-            if (
-                _echoes(question, words, sentence)
-                and _holds_years(question, words)
-                and _holds_initialisms(question.text, hit.text)
-            ):
+            if _echoes(question, words, sentence) and _holds_names(question, hit):
                 return _found(question, hit, span, sentence, sure, highlighted)
     return Answer(
         question=question.text,

@@ -399,6 +399,9 @@ class QuestionInfo:
     # Runs of anchors with their initials, as reports abbreviate them in capitals:
     # ("gdvh", ("gia", "dinh", "van", "hoa")) for "GĐVH".
     initialisms: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    # The places the question names, diacritics-free ("bac giang" for "tỉnh Bắc Giang",
+    # "Tinh uy Bac Giang" or "Bắc Giang province"): an answer about another place is none.
+    places: tuple[str, ...] = ()
 
     @property
     def weighted_terms(self) -> list[str]:
@@ -638,6 +641,39 @@ _ARTICLE_WORDS = (("bai", "viet"), ("bai", "bao"))
 _PUBLISHING_WORDS = frozenset(("dang", "dua", "tin", "tai", "published", "posted"))
 
 
+# Capital letters of Vietnamese (and other Latin) text.
+_UPPER = "[" + "".join(c for c in map(chr, range(0x41, 0x2000)) if c.isupper()) + "]"
+_NAME = rf"{_UPPER}[^\W\d_]*(?:\s+{_UPPER}[^\W\d_]*)*"
+# A place after its level, or its party committee ("huyện Chiêm Hóa", "Tỉnh ủy Bắc
+# Giang", typed with or without marks), or before an English level ("Bắc Kạn province").
+# Typed without marks, the levels' words are read as such only in a question typed so
+# ("quan" is also "cơ quan", "xa" "far").
+_LEVELS = "tỉnh|huyện|quận|thành phố|thị xã|xã|phường|thị trấn"
+_ENGLISH_LEVEL = r"(?i:province|provincial|district|city|ward|commune|town)\b"
+
+
+def _named_place(levels: str) -> re.Pattern[str]:
+    return re.compile(
+        rf"(?i:\b(?:{levels})(?:\s+(?:ủy|uỷ|uy))?)\s+({_NAME})|({_NAME})\s+{_ENGLISH_LEVEL}"
+    )
+
+
+_NAMED_PLACE = _named_place(_LEVELS)
+_NAMED_PLACE_TYPED_PLAIN = _named_place(f"{_LEVELS}|{unaccent(_LEVELS)}")
+
+
+def _places(question: str, anchors: set[str]) -> tuple[str, ...]:
+    """The places a question names, as diacritics-free words (of its anchors: "The" in
+    "The Bắc Kạn city" is none)."""
+    found = []
+    named = _NAMED_PLACE if has_diacritics(question) else _NAMED_PLACE_TYPED_PLAIN
+    for match in named.finditer(question):
+        words = [w for w in syllables(match.group(1) or match.group(2))[1] if w in anchors]
+        if words:
+            found.append(" ".join(words))
+    return tuple(found)
+
+
 def _about_the_text(words: list[str], published: bool) -> list[str]:
     """Content words less the pairs that name the article itself and, in a question
     about its publication, the words for publishing."""
@@ -691,4 +727,5 @@ def analyse(question: str) -> QuestionInfo:
         after=after,
         # An English question has the initials of the Vietnamese bodies it names.
         initialisms=_initialisms(runs if translation is None else translation.bodies),
+        places=_places(question, {word for run in runs for word in run}),
     )

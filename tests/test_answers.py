@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 
 from qa import Engine
-from qa.answer import MIN_CONFIDENCE, _holds_initialisms, extract_answer
+from qa.answer import MIN_CONFIDENCE, _holds_initialisms, _holds_names, extract_answer
 from qa.evaluate import answer_scores, exact_match, read_questions, token_f1
 from qa.question import analyse
-from qa.types import Answer
+from qa.types import Answer, Hit
 
 CHAIR = "Hà Đức Tập"
 
@@ -220,3 +220,33 @@ def test_a_body_the_question_names_by_its_initials_must_be_in_the_passage() -> N
     assert _holds_initialisms(question, "Ông Vi Văn Tùng, Chủ tịch UBND xã, phát biểu.")
     assert _holds_initialisms(question, "Ông Vi Văn Tùng, Chủ tịch Ủy ban nhân dân xã.")
     assert _holds_initialisms("Ai là Chủ tịch xã?", "Bà Lò Thị Mai, Chủ tịch HĐND xã.")
+
+
+def _hit(text: str, title: str = "") -> Hit:
+    return Hit(1, "doc", title, 0, len(text), text, 1.0, None, None)
+
+
+@pytest.mark.parametrize(
+    ("question", "held"),
+    [
+        ("Trưởng Ban Dân vận Tỉnh ủy Bắc Giang là ai?", False),
+        ("Truong Ban Dan van Tinh uy Bac Giang la ai?", False),
+        ("Who heads the mass mobilisation board of Bắc Giang province?", False),
+        ("Trưởng Ban Dân vận Tỉnh ủy Bắc Kạn là ai?", True),
+        ("Huyện ủy Chiêm Hoá gọi bao nhiêu công dân nhập ngũ năm 2022?", True),
+        # Another year than the passage's; a passage with no year may still answer.
+        ("Huyện ủy Chiêm Hóa gọi bao nhiêu công dân nhập ngũ năm 2021?", False),
+        ("Ai là Chủ tịch UBND tỉnh Bắc Kạn?", False),
+        # "quan" is "cơ quan" in a question typed with marks: no place.
+        ("Ai nâng cao chất lượng cơ quan Nhà nước?", True),
+    ],
+)
+def test_an_answer_needs_the_places_and_years_the_question_names(question: str, held: bool) -> None:
+    passage = _hit(
+        "Đồng chí Ma Từ Đông Điền, Trưởng Ban Dân vận Tỉnh ủy, chủ trì. Huyện Chiêm Hóa "
+        "có 73 công dân nhập ngũ năm 2022; Chủ tịch HĐND dự.",
+        title="Tỉnh Bắc Kạn sơ kết công tác dân vận",
+    )
+    assert _holds_names(analyse(question), passage) is held
+    undated = _hit(passage.text.replace(" năm 2022", ""), passage.title)
+    assert _holds_names(analyse("Huyện Chiêm Hóa gọi bao nhiêu công dân năm 2021?"), undated)
