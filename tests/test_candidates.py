@@ -205,6 +205,12 @@ def test_bodies_places_and_set_phrases() -> None:
     assert _texts(text, organisations(text)) == ["Ban Dân vận Trung ương"]
     text = "Chuẩn bị bầu cử Quốc hội khóa XV và HĐND các cấp; Ban hành kế hoạch."
     assert _texts(text, organisations(text)) == ["Quốc hội khóa XV"]
+    text = "Quy định của Bộ Chính trị; Ban Thường vụ Huyện uỷ, Ban Chấp hành họp."
+    assert _texts(text, organisations(text)) == [
+        "Bộ Chính trị",
+        "Ban Thường vụ Huyện uỷ",
+        "Ban Chấp hành",
+    ]
     text = "Dân quân giúp dân tại các xã, phường; Huyện ủy Na Rì họp."
     assert _texts(text, places(text)) == ["các xã, phường", "Na Rì"]
     # "phong cách Hồ Chí Minh" names no one who took part.
