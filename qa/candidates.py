@@ -197,8 +197,8 @@ def people(text: str) -> list[Candidate]:
 _ORGANISATION = re.compile(
     r"(?:Ban|Ủy ban|Uỷ ban|UBND|HĐND|Hội|Đoàn|Sở|Phòng|Mặt trận|Bộ|Đảng ủy|Đảng uỷ|"
     r"Huyện ủy|Huyện uỷ|Tỉnh ủy|Tỉnh uỷ|Thành ủy|Thành uỷ|Quận ủy|Quận uỷ)"
-    r"(?:\s+(?:Trung ương|[A-ZĐ][^\W\d_]*|vận|ủy|uỷ|nhân dân|tổ quốc|thường vụ|chỉ đạo|tuyên giáo|"
-    r"khối vận|vụ|hành|trị|phủ))+"
+    r"(?:\s+(?:Trung ương|Chấp hành|Chính trị|Chính phủ|Thường vụ|[A-ZĐ][^\W\d_]*|vận|ủy|uỷ|"
+    r"nhân dân|tổ quốc|thường vụ|chỉ đạo|tuyên giáo|khối vận))+"
     # The National Assembly, with its term: "Quốc hội khóa XV".
     r"|Quốc hội(?:\s+(?:khóa|khoá)\s+[IVXL]+)?"
 )
