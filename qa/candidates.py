@@ -11,6 +11,7 @@ from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from index.lexical import plain_syllable
 from index.normalize import fold, unaccent
 from qa.question import QuestionInfo
 
@@ -40,11 +41,14 @@ NOT_NAME_WORDS = frozenset(
     ).split()
 )
 _TOKEN = re.compile(r"[^\W\d_]+(?:/[^\W\d_]+)?")
+_DOCUMENT_CODE = re.compile(r"-[A-ZĐ]{1,8}(?:/[A-ZĐ]{1,8})+")
 _NUMBER = re.compile(
     r"(?:(?:hơn|trên|gần|khoảng|đạt|tới|over|about|nearly|almost)\s+)?"
     r"\d+(?:[.,]\d+)*(?:/\d+(?:[.,]\d+)*)?"
     # A range, a score or a ratio: "6-9%", "20-18", "20:1" (a time of day is dropped below).
     r"(?:[-–:]\d+(?:[.,]\d+)*)?"
+    # A document's number and its issuer's letters: "217-QĐ/TW", "06-ĐA/TU".
+    rf"(?:{_DOCUMENT_CODE.pattern})?"
     r"(?:\s*%|\s+phần trăm|\s+(?:nghìn|ngàn|triệu|tỷ|trăm|vạn|million|billion|thousand))?"
 )
 # Middle names that never end a name.
@@ -227,6 +231,10 @@ def numbers(text: str, question: QuestionInfo) -> list[Candidate]:
     narrowing = []
     for match in _NUMBER.finditer(text):
         if _DAY_MONTH.fullmatch(match.group()) or any(a <= match.start() < b for a, b in in_dates):
+            continue
+        # The document the question names ("Đề án 06") is not its answer.
+        code = _DOCUMENT_CODE.search(match.group())
+        if code is not None and plain_syllable(match.group()[: code.start()]) in asked:
             continue
         # A bare year is rarely a count.
         year = _YEAR.fullmatch(match.group()) is not None

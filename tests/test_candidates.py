@@ -168,6 +168,15 @@ def test_a_count_with_its_unit(text: str, question: str, count: str) -> None:
     assert count in _texts(text, found)
 
 
+def test_a_documents_number_keeps_its_issuers_letters() -> None:
+    text = "Thực hiện Quyết định số 218-QĐ/TW và Đề án 06-ĐA/TU, xã có 12 mô hình."
+    found = _texts(text, numbers(text, analyse("Quy định ban hành theo quyết định số mấy?")))
+    assert "218-QĐ/TW" in found and "06-ĐA/TU" in found
+    # The document the question names is no answer.
+    found = _texts(text, numbers(text, analyse("Đề án 06 có bao nhiêu mô hình?")))
+    assert "06-ĐA/TU" not in found and "12 mô hình" in found
+
+
 def test_a_number_after_two_question_words_is_their_value() -> None:
     text = "Trong đó duy trì 40, đăng ký mới 25 mô hình."
     found = numbers(text, analyse("Bao nhiêu mô hình đăng ký mới?"))
