@@ -51,6 +51,11 @@ _BYLINE_EDGES = " \t\n()[]-–—.,:"
 # An answer whose passage (and title) lacks a body's initialism, a place or a year the
 # question names keeps this share (_holds_names).
 MISSING_NAME = 0.5
+# A "who" answer whose sentence gives the asked title only to a deputy ("Phó Bí thư" for
+# "Bí thư"), or only to the head when the deputy is asked, keeps this share.
+OTHER_TITLE = 0.3
+# Titles a "who" question asks for, diacritics-free ("Phó" before one: the deputy's).
+_TITLES = ("bi thu", "chu tich", "truong ban", "giam doc", "truong phong", "chanh van phong")
 BODY_INITIALISMS = {
     "UBND": "uy ban nhan dan",
     "HĐND": "hoi dong nhan dan",
@@ -526,6 +531,26 @@ def _holds_names(question: QuestionInfo, hit: Hit) -> bool:
     )
 
 
+def _title_agrees(question: QuestionInfo, hit: Hit, sentence: Span) -> bool:
+    """Whether the sentence of a "who" answer gives the title the question asks for as
+    asked: a deputy's ("Phó Trưởng Ban") when the question asks the deputy, else the
+    head's. A sentence that does not write the title says nothing either way."""
+    if question.kind != WHO:
+        return True
+    terms = f" {' '.join(question.terms)} "
+    title = next((t for t in _TITLES if f" {t} " in terms), None)
+    if title is None:
+        return True
+    written = unicodedata.normalize("NFC", hit.text[sentence.start : sentence.end])
+    words = [plain_syllable(w) for w in _SYLLABLE.findall(written)]
+    size = len(title.split())
+    given = [i for i in range(len(words)) if " ".join(words[i : i + size]) == title]
+    if not given:
+        return True
+    deputy = f" pho {title} " in terms
+    return any((i > 0 and words[i - 1] == "pho") == deputy for i in given)
+
+
 def _unitless(question: QuestionInfo, reading: Reading) -> bool:
     """A Vietnamese "bao nhiêu X", X a thing counted (not a measure, which texts write
     many ways: "km2", "km vuông", "%"), answered with a number that does not count X."""
@@ -586,6 +611,8 @@ def extract_answer(
             sure *= UNITLESS_NUMBER
         if not _holds_names(question, reading.hit):
             sure *= MISSING_NAME
+        if not _title_agrees(question, reading.hit, reading.sentence):
+            sure *= OTHER_TITLE
         if sure >= MIN_CONFIDENCE:
             hit, span, sentence = reading.hit, reading.span, reading.sentence
             if span_reader is not None and _rules_weak(
@@ -604,7 +631,11 @@ def extract_answer(
             hit, span = sentences[0].hit, trained[0]
             sentence = _sentence_around(hit.text, span)
             words = _Words.of(hit.text)
-            if _echoes(question, words, sentence) and _holds_names(question, hit):
+            if (
+                _echoes(question, words, sentence)
+                and _holds_names(question, hit)
+                and _title_agrees(question, hit, sentence)
+            ):
                 return _found(question, hit, span, sentence, sure, highlighted)
     return Answer(
         question=question.text,

@@ -9,10 +9,16 @@ from pathlib import Path
 import pytest
 
 from qa import Engine
-from qa.answer import MIN_CONFIDENCE, _holds_initialisms, _holds_names, extract_answer
+from qa.answer import (
+    MIN_CONFIDENCE,
+    _holds_initialisms,
+    _holds_names,
+    _title_agrees,
+    extract_answer,
+)
 from qa.evaluate import answer_scores, exact_match, read_questions, token_f1
 from qa.question import analyse
-from qa.types import Answer, Hit
+from qa.types import Answer, Hit, Span
 
 CHAIR = "Hà Đức Tập"
 
@@ -250,3 +256,23 @@ def test_an_answer_needs_the_places_and_years_the_question_names(question: str, 
     assert _holds_names(analyse(question), passage) is held
     undated = _hit(passage.text.replace(" năm 2022", ""), passage.title)
     assert _holds_names(analyse("Huyện Chiêm Hóa gọi bao nhiêu công dân năm 2021?"), undated)
+
+
+@pytest.mark.parametrize(
+    ("question", "agrees"),
+    [
+        ("Ai là Trưởng Ban Dân vận Huyện ủy?", True),
+        ("Ai là Phó Trưởng Ban Dân vận Huyện ủy?", False),
+        ("Ai là Phó Bí thư Huyện ủy?", True),
+        ("Ai là Bí thư Huyện ủy?", False),
+        ("Who is the Secretary of the district Party Committee?", False),
+        ("Who is the Deputy Secretary of the district Party Committee?", True),
+        # A title the sentence does not write says nothing.
+        ("Ai là Chủ tịch UBND huyện?", True),
+        # Not a "who" question.
+        ("Bí thư Huyện ủy phát biểu ngày nào?", True),
+    ],
+)
+def test_a_who_answer_holds_the_asked_title_as_asked(question: str, agrees: bool) -> None:
+    text = "Đồng chí Hà Văn Minh, Phó Bí thư Thường trực Huyện ủy, Trưởng Ban Dân vận chủ trì."
+    assert _title_agrees(analyse(question), _hit(text), Span(0, len(text))) is agrees
