@@ -51,7 +51,15 @@ def test_span_invariant_over_seed_sets(engine: Engine, corpus_dir: Path, name: s
         _check_invariants(engine, engine.ask(question.text))
 
 
-@pytest.mark.parametrize("name", ["report_questions", "report_unanswerable"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "report_questions",
+        "report_unanswerable",
+        "report_questions_independent",
+        "report_unanswerable_independent",
+    ],
+)
 def test_span_invariant_over_our_own_sets(engine: Engine, name: str) -> None:
     for question in read_questions(OWN_SETS / f"{name}.jsonl"):
         _check_invariants(engine, engine.ask(question.text))
