@@ -512,6 +512,11 @@ def _holds_initialisms(question: str, passage: str) -> bool:
     return all(initials in words or f" {name} " in spelt for initials, name in asked)
 
 
+def _plain_words(text: str) -> list[str]:
+    """The words of `text` as diacritics-free syllables."""
+    return [plain_syllable(w) for w in _SYLLABLE.findall(unicodedata.normalize("NFC", text))]
+
+
 def _holds_names(question: QuestionInfo, hit: Hit) -> bool:
     """Whether a passage, with its document's title, writes every body initialism
     (_holds_initialisms) and place the question names, and one of the years it names
@@ -523,7 +528,7 @@ def _holds_names(question: QuestionInfo, hit: Hit) -> bool:
     years = {term for term in question.anchors if _YEAR_TERM.fullmatch(term)}
     if not years and not question.places:
         return True
-    words = [plain_syllable(w) for w in _SYLLABLE.findall(unicodedata.normalize("NFC", text))]
+    words = _plain_words(text)
     spelt = f" {' '.join(words)} "
     written = {word for word in words if _YEAR_TERM.fullmatch(word)}
     return all(f" {name} " in spelt for name in question.places) and (
@@ -541,8 +546,7 @@ def _title_agrees(question: QuestionInfo, hit: Hit, sentence: Span) -> bool:
     title = next((t for t in _TITLES if f" {t} " in terms), None)
     if title is None:
         return True
-    written = unicodedata.normalize("NFC", hit.text[sentence.start : sentence.end])
-    words = [plain_syllable(w) for w in _SYLLABLE.findall(written)]
+    words = _plain_words(hit.text[sentence.start : sentence.end])
     size = len(title.split())
     given = [i for i in range(len(words)) if " ".join(words[i : i + size]) == title]
     if not given:

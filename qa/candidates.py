@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from index.lexical import plain_syllable
 from index.normalize import fold, unaccent
-from qa.question import QuestionInfo
+from qa.question import CAPITALISED_RUN, QuestionInfo
 
 # Common Vietnamese family names: a run of capitalised syllables starting with one is
 # almost surely a person ("Hà Đức Tập", "Triệu Thị Thu Hoài").
@@ -104,23 +104,17 @@ _DATES = (
     re.compile(r"\d{1,2}/\d{1,2}"),
     _YEARS,
 )
-# Capital letters of Vietnamese (and other Latin) text: "[A-Z]" misses "Ô", "Ả" and "Ấ".
-_UPPER = "[" + "".join(c for c in map(chr, range(0x41, 0x2000)) if c.isupper()) + "]"
 _ADMIN = (
     r"(?<!\w)(?i:tổ|thôn|bản|xóm|ấp|khu phố|phường|xã|thị trấn|thị xã|huyện|quận|thành phố|"
     r"tỉnh|TP\.?)"
 )
 # The level's word in any case ("Phường", "TP."), then a number or capitalised words.
-_PLACE_NAME = rf"(?:\d+|{_UPPER}[^\W\d_]*(?:\s+{_UPPER}[^\W\d_]*)*)"
+_PLACE_NAME = rf"(?:\d+|{CAPITALISED_RUN})"
 _PLACE = re.compile(rf"{_ADMIN}\s+{_PLACE_NAME}(?:\s*,\s*{_ADMIN}\s+{_PLACE_NAME})*")
 _LEVELS = re.compile(rf"(?:các|những|mọi)\s+{_ADMIN}(?:\s*(?:,|và)\s*{_ADMIN})*(?!\w)")
 # The place a party committee is named after: "Huyện ủy Chiêm Hóa".
-_COMMITTEE_OF = re.compile(
-    rf"(?:Tỉnh|Huyện|Thành|Quận|Thị)\s+(?:ủy|uỷ)\s+({_UPPER}[^\W\d_]*(?:\s+{_UPPER}[^\W\d_]*)*)"
-)
-_AFTER_PREPOSITION = re.compile(
-    rf"(?:\bở|\btại|\bin|\bat)\s+({_UPPER}[^\W\d_]*(?:\s+{_UPPER}[^\W\d_]*)*)"
-)
+_COMMITTEE_OF = re.compile(rf"(?:Tỉnh|Huyện|Thành|Quận|Thị)\s+(?:ủy|uỷ)\s+({CAPITALISED_RUN})")
+_AFTER_PREPOSITION = re.compile(rf"(?:\bở|\btại|\bin|\bat)\s+({CAPITALISED_RUN})")
 
 
 # A dateline: "Thứ Ba, 23/7/2024", "Thứ Ba, ngày 19 tháng 7 năm 2022", "Ngày đăng

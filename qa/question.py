@@ -641,9 +641,10 @@ _ARTICLE_WORDS = (("bai", "viet"), ("bai", "bao"))
 _PUBLISHING_WORDS = frozenset(("dang", "dua", "tin", "tai", "published", "posted"))
 
 
-# Capital letters of Vietnamese (and other Latin) text.
+# Capital letters of Vietnamese (and other Latin) text: "[A-Z]" misses "Ô", "Ả" and "Ấ".
 _UPPER = "[" + "".join(c for c in map(chr, range(0x41, 0x2000)) if c.isupper()) + "]"
-_NAME = rf"{_UPPER}[^\W\d_]*(?:\s+{_UPPER}[^\W\d_]*)*"
+# A run of capitalised words ("Bắc Giang", "Phùng Chí Kiên").
+CAPITALISED_RUN = rf"{_UPPER}[^\W\d_]*(?:\s+{_UPPER}[^\W\d_]*)*"
 # A place after its level, or its party committee ("huyện Chiêm Hóa", "Tỉnh ủy Bắc
 # Giang", typed with or without marks), or before an English level ("Bắc Kạn province").
 # Typed without marks, the levels' words are read as such only in a question typed so
@@ -654,7 +655,8 @@ _ENGLISH_LEVEL = r"(?i:province|provincial|district|city|ward|commune|town)\b"
 
 def _named_place(levels: str) -> re.Pattern[str]:
     return re.compile(
-        rf"(?i:\b(?:{levels})(?:\s+(?:ủy|uỷ|uy))?)\s+({_NAME})|({_NAME})\s+{_ENGLISH_LEVEL}"
+        rf"(?i:\b(?:{levels})(?:\s+(?:ủy|uỷ|uy))?)\s+({CAPITALISED_RUN})"
+        rf"|({CAPITALISED_RUN})\s+{_ENGLISH_LEVEL}"
     )
 
 
