@@ -221,7 +221,6 @@ def numbers(text: str, question: QuestionInfo) -> list[Candidate]:
     percent = {"phan", "tram"} <= unit or not asked.isdisjoint(("percentage", "percent"))
     in_dates = [(d.start, d.end) for d in dates(text) if not _YEAR.fullmatch(text[d.start : d.end])]
     in_dates += [m.span() for m in _CLOCK.finditer(text)]
-    words = Counter(unaccent(w) for w in _SYLLABLE.findall(text))
     narrowing = []
     for match in _NUMBER.finditer(text):
         if _DAY_MONTH.fullmatch(match.group()) or any(a <= match.start() < b for a, b in in_dates):
@@ -252,7 +251,7 @@ def numbers(text: str, question: QuestionInfo) -> list[Candidate]:
         by_label = bool(named) and asked.issuperset(named)
         if prior < 1.0 and (by_label or (before and unaccent(before[-1]) in unit)):
             prior = COUNTED_PRIOR
-            if by_label and _narrows(text, match, named, unit, words):
+            if by_label and _narrows(text, match, named, unit):
                 narrowing.append(len(found))
         found.append(Candidate(match.start(), end, prior))
     if len(narrowing) == 1:
@@ -267,18 +266,15 @@ def numbers(text: str, question: QuestionInfo) -> list[Candidate]:
     return found
 
 
-def _narrows(
-    text: str, match: re.Match[str], label: list[str], unit: set[str], words: Counter[str]
-) -> bool:
+def _narrows(text: str, match: re.Match[str], label: list[str], unit: set[str]) -> bool:
     """Whether a number labelled by two question words is an item of a breakdown ("166
     mô hình (duy trì 69, đăng ký mới 99, cá nhân 19)") and one of those words is said
     nowhere else in the sentence nor part of the unit: it narrows the total to what the
     question asks ("bao nhiêu mô hình ... đăng ký mới?")."""
-    return (
-        _ITEM.search(text, 0, match.start()) is not None
-        and _ITEM_END.match(text, match.end()) is not None
-        and any(words[w] == 1 and w not in unit for w in label)
-    )
+    if _ITEM.search(text, 0, match.start()) is None or not _ITEM_END.match(text, match.end()):
+        return False
+    words = Counter(unaccent(w) for w in _SYLLABLE.findall(text))
+    return any(words[w] == 1 and w not in unit for w in label)
 
 
 def _names_unit(word: str, unit: set[str], initials: set[str]) -> bool:
