@@ -58,7 +58,7 @@ _BODY_WORDS = frozenset(
     fold(word)
     for word in "Ban Ủy Uỷ Tỉnh Huyện Quận Phường Xã Đảng Hội Nghị MTTQ UBND HĐND TP Sở".split()
 )
-_YEAR = re.compile(r"(?:năm\s+)?(?:1[5-9]|20)\d\d(?:\s*[-–]\s*(?:1[5-9]|20)\d\d)?")
+_YEAR = re.compile(r"(?:(?i:năm)\s+)?(?:1[5-9]|20)\d\d(?:\s*[-–]\s*(?:1[5-9]|20)\d\d)?")
 # A time of day ("11:22") is not a count.
 _CLOCK = re.compile(r"(?<![\d:])\d{1,2}:\d{2}(?![\d:])")
 _DAY_MONTH = re.compile(r"\d{1,2}/\d{1,2}(?:/\d{2,4})?")
@@ -80,6 +80,8 @@ _ORDINAL = re.compile(r"(?:(\w+)\s+)?(thứ\s+(?:[IVXLCDM]+|\d+)\b)")
 COUNTED_PRIOR = 0.9
 # A number with nothing to tie it to the question.
 NUMBER_PRIOR = 0.6
+# A year, or a number that is not of the asked kind (not a share when one is asked).
+OTHER_PRIOR = 0.3
 _PERCENT = re.compile(r"%|phần trăm")
 _SYLLABLE = re.compile(r"[^\W\d_]+")
 # A breakdown's item: a short label after a bracket or separator, its number, then the
@@ -91,7 +93,10 @@ _LABEL = re.compile(r"([^\W\d_]+\s+[^\W\d_]+)\s*:?\s+$")
 # A word right after a number, possibly after a comma: "6 nhiệm vụ, giải pháp".
 _UNIT_WORD = re.compile(r"\s*(?:,\s*)?([^\W\d_]+)")
 # A span of years, written "2018 – 2020" or "2023 -2028" as often as "2020-2025".
-_YEARS = re.compile(r"\b(?:1[0-9]|20)\d\d\s*[-–]\s*(?:1[0-9]|20)\d\d\b")
+_YEARS = re.compile(
+    r"(?:(?i:từ)\s+)?(?:(?i:năm)\s+)?\b(?:1[0-9]|20)\d\d"
+    r"(?:\s*[-–]\s*|\s+(?:đến|tới)\s+(?:năm\s+)?)(?:1[0-9]|20)\d\d\b"
+)
 _DATES = (
     re.compile(r"\d{1,2}\s*[/-]\s*\d{1,2}\s*[/-]\s*\d{2,4}"),
     re.compile(r"(?:tháng\s+)?\d{1,2}/\d{4}"),
@@ -99,7 +104,8 @@ _DATES = (
     re.compile(r"tháng\s+\d{1,2}(?:\s+năm\s+\d{4})?", re.IGNORECASE),
     re.compile(r"quý\s+[IV]+(?:\s*/\s*\d{4}|\s+năm\s+\d{4})?", re.IGNORECASE),
     re.compile(r"\d{1,2}\s+tháng\s+(?:đầu|cuối)\s+năm(?:\s+\d{4})?", re.IGNORECASE),
-    re.compile(r"(?:năm\s+)?\b(?:1[0-9]|20)\d\d\b"),
+    # A year, "năm" before it in any case, but not the month "tháng Năm" (May).
+    re.compile(r"(?:(?<!tháng )(?i:năm)\s+)?\b(?:1[0-9]|20)\d\d\b"),
     re.compile(r"thế kỷ\s+(?:[IVXLC]+|\d+)", re.IGNORECASE),
     re.compile(r"\d{1,2}/\d{1,2}"),
     _YEARS,
@@ -218,7 +224,7 @@ def numbers(text: str, question: QuestionInfo) -> list[Candidate]:
     asked = set(question.terms)
     # The unit's initials as reports write them: "KDC" for "khu dân cư".
     short = {letters for letters, words in question.initialisms if unit.issuperset(words)}
-    percent = {"phan", "tram"} <= unit or not asked.isdisjoint(("percentage", "percent"))
+    percent = question.share
     in_dates = [(d.start, d.end) for d in dates(text) if not _YEAR.fullmatch(text[d.start : d.end])]
     in_dates += [m.span() for m in _CLOCK.finditer(text)]
     narrowing = []
@@ -231,7 +237,7 @@ def numbers(text: str, question: QuestionInfo) -> list[Candidate]:
             continue
         # A bare year is rarely a count.
         year = _YEAR.fullmatch(match.group()) is not None
-        end, prior = match.end(), 0.3 if year else NUMBER_PRIOR
+        end, prior = match.end(), OTHER_PRIOR if year else NUMBER_PRIOR
         if _PERCENT.search(match.group()):
             # A percentage carries its unit ("100%", not "100% bếp than").
             prior = 1.0 if percent else prior
@@ -253,6 +259,9 @@ def numbers(text: str, question: QuestionInfo) -> list[Candidate]:
             prior = COUNTED_PRIOR
             if by_label and _narrows(text, match, named, unit):
                 narrowing.append(len(found))
+        if percent and not _PERCENT.search(match.group()):
+            # A share is asked for: a count or an amount is not one.
+            prior = min(prior, OTHER_PRIOR)
         found.append(Candidate(match.start(), end, prior))
     if len(narrowing) == 1:
         found = [

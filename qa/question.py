@@ -408,6 +408,15 @@ class QuestionInfo:
         """The terms and anchor pairs that sentences and answers are scored by."""
         return [*self.terms, *self.anchor_pairs]
 
+    @property
+    def share(self) -> bool:
+        """Whether a "how much" question asks for a share: "bao nhiêu phần trăm", "tỷ lệ
+        ... là bao nhiêu", "what percentage", "what rate"."""
+        return self.kind == NUMBER and _SHARE.search(unaccent(self.text).lower()) is not None
+
+
+_SHARE = re.compile(r"\b(?:phan tram|t[yi] le|percent(?:age)?|rate|proportion)\b")
+
 
 def _any_of(phrases: Iterable[str], after: str = "") -> re.Pattern[str]:
     """Any of `phrases` as whole words, followed by the pattern `after`."""
@@ -478,6 +487,15 @@ _NOUN_KINDS = (
 _KINDS = tuple(
     (kind, _any_of(phrases), _any_of(map(unaccent, phrases))) for kind, phrases in _KIND_PATTERNS
 )
+# The same without the English phrases, for a Vietnamese question: its "Who" is a name's
+# ("Doctor Who đi du lịch bao lâu một lần?"). A question that starts with an English
+# question word is English however short ("Who chaired?").
+_ASKS_IN_ENGLISH = re.compile(r"\W*(?:who|whom|whose|when|where|what|which|how)\b")
+_VIETNAMESE_KINDS = tuple(
+    (kind, _any_of(kept), _any_of(map(unaccent, kept)))
+    for kind, phrases in _KIND_PATTERNS
+    if (kept := [p for p in phrases if _ENGLISH.isdisjoint(p.split())])
+)
 
 
 def _noun_kind(accented: str) -> str | None:
@@ -485,12 +503,13 @@ def _noun_kind(accented: str) -> str | None:
     return next((kind for kind, pattern in _NOUN_KINDS if pattern.search(accented)), None)
 
 
-def _kind(question: str) -> str:
+def _kind(question: str, language: str) -> str:
     accented = fold(question)
     plain = unaccent(question)
     # Without diacritics "ai" could be "ái"; only a question typed bare is read bare.
     bare = not has_diacritics(question)
-    for kind, written, unaccented in _KINDS:
+    english = language == "en" or _ASKS_IN_ENGLISH.match(accented) is not None
+    for kind, written, unaccented in _KINDS if english else _VIETNAMESE_KINDS:
         if written.search(accented) or (bare and unaccented.search(plain)):
             return kind
     return _noun_kind(accented) or WHAT
@@ -634,6 +653,9 @@ def _published(question: str) -> bool:
 
 
 _AUTHOR = re.compile(r"\b(?:tac gia|ai viet|nguoi viet|who wrote|author|written by)\b")
+# The article itself, whose author its byline names ("tác giả bài báo"); the author of
+# a book or a song is asked like any other person.
+_THE_ARTICLE = re.compile(r"\b(?:bai|tin|bao cao|article|report|news|story|post|piece)\b")
 _PERIOD = re.compile(r"\b(?:giai doan|thoi ky|nhiem ky) nao\b|\b(?:which|what) (?:period|term)\b")
 # Words for the report itself ("bài viết có bao nhiêu lượt xem", "được đăng ngày nào"),
 # which its text never uses: they say which document, not what a passage must hold.
@@ -703,7 +725,7 @@ def analyse(question: str) -> QuestionInfo:
         published,
     )
     translation = _translated_words(content) if language == "en" else None
-    kind = _kind(question)
+    kind = _kind(question, language)
     runs = [_about_the_text(run, published) for run in _anchor_runs(question, language)]
     if translation is not None:
         # The Vietnamese phrases stand where the English words were.
@@ -722,7 +744,7 @@ def analyse(question: str) -> QuestionInfo:
         unit=_unit(written, language),
         ordinal=re.search(r"\bthu (?:may|bao nhieu)\b", plain) is not None,
         period=_PERIOD.search(plain) is not None,
-        author=_AUTHOR.search(plain) is not None,
+        author=_AUTHOR.search(plain) is not None and _THE_ARTICLE.search(plain) is not None,
         organisation=organisation,
         published=published,
         before=before,

@@ -25,6 +25,7 @@ from index.lexical import pairs, plain_syllable
 from index.normalize import compose, fold, unaccent
 from qa.candidates import (
     COUNTED_PRIOR,
+    OTHER_PRIOR,
     Candidate,
     capitalised_runs,
     dates,
@@ -75,6 +76,9 @@ _NUMBER_WORD = (
 )
 # Words that only say what kind of date follows.
 _DATE_WORDS = frozenset(("nam", "ngay", "thang"))
+# A number in words without its unit; "một" alone, mostly the article "a" ("một Lạt-ma").
+WORDED_PRIOR = 0.4
+ARTICLE_PRIOR = 0.2
 _AMBIGUOUS_NUMBER_WORDS = frozenset("năm tư lăm mốt hàng linh lẻ nửa".split())
 _NUMBER_WORDS = re.compile(rf"(?<!\w){_NUMBER_WORD}(?:\s+{_NUMBER_WORD})*(?!\w)", re.IGNORECASE)
 _UNIT_WORD = re.compile(r"\s+([^\W\d_]+)")
@@ -225,7 +229,7 @@ def gap_phrase(sentence: str, where: Span, question: QuestionInfo) -> Span | Non
 
 def _bare_numbers(text: str) -> list[Candidate]:
     """Numbers without the words around them ("233" of "233 bức tranh")."""
-    return [Candidate(m.start(), m.end(), 0.3) for m in _DIGITS.finditer(text)]
+    return [Candidate(m.start(), m.end(), OTHER_PRIOR) for m in _DIGITS.finditer(text)]
 
 
 def _number_words(text: str, question: QuestionInfo) -> list[Candidate]:
@@ -235,11 +239,17 @@ def _number_words(text: str, question: QuestionInfo) -> list[Candidate]:
     unit = set(question.unit)
     found = []
     for match in _NUMBER_WORDS.finditer(text):
-        end, prior = match.end(), 0.4
+        end, prior = match.end(), WORDED_PRIOR
         while (word := _UNIT_WORD.match(text, end)) and unaccent(word.group(1)) in unit:
             end, prior = word.end(), COUNTED_PRIOR
-        if end == match.end() and _AMBIGUOUS_NUMBER_WORDS.issuperset(match.group().lower().split()):
+        alone = end == match.end()
+        if alone and _AMBIGUOUS_NUMBER_WORDS.issuperset(match.group().lower().split()):
             continue
+        if alone and match.group().lower() == "một":
+            prior = ARTICLE_PRIOR
+        # A share is asked for: only a fraction in words is one ("một nửa").
+        if question.share and "nửa" not in match.group().lower():
+            prior = OTHER_PRIOR
         found.append(Candidate(match.start(), end, prior))
     return found
 
