@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from index.lexical import plain_syllable
 from index.normalize import fold, unaccent
-from qa.question import CAPITALISED_RUN, QuestionInfo
+from qa.question import CAPITALISED_RUN, CLOCK, PERIOD, WEEKDAY, QuestionInfo
 
 # Common Vietnamese family names: a run of capitalised syllables starting with one is
 # almost surely a person ("Hà Đức Tập", "Triệu Thị Thu Hoài").
@@ -110,6 +110,14 @@ _DATES = (
     re.compile(r"\d{1,2}/\d{1,2}"),
     _YEARS,
 )
+# A time of day ("11:22", "10 giờ 30", "8h30") and a weekday ("Thứ Sáu", "Chủ nhật";
+# capitalised, so not "thứ hai", second): answers only when the question asks for them.
+_CLOCK_TIME = re.compile(
+    r"(?<![\d:])\d{1,2}(?::\d{2}|\s*giờ(?:\s*\d{1,2}(?:\s*phút)?)?|h\d{2})(?![\d:])"
+)
+_WEEKDAY = re.compile(r"Thứ\s+(?:[Hh]ai|[Bb]a|[Tt]ư|[Nn]ăm|[Ss]áu|[Bb]ảy)|Chủ\s+[Nn]hật")
+_ASKED_ONLY = {CLOCK: (_CLOCK_TIME,), WEEKDAY: (_WEEKDAY,)}
+_ASKED_FORM = {PERIOD: _YEARS, CLOCK: _CLOCK_TIME, WEEKDAY: _WEEKDAY}
 _ADMIN = (
     r"(?<!\w)(?i:tổ|thôn|bản|xóm|ấp|khu phố|phường|xã|thị trấn|thị xã|huyện|quận|thành phố|"
     r"tỉnh|TP\.?)"
@@ -126,7 +134,7 @@ _AFTER_PREPOSITION = re.compile(rf"(?:\bở|\btại|\bin|\bat)\s+({CAPITALISED_R
 # A dateline: "Thứ Ba, 23/7/2024", "Thứ Ba, ngày 19 tháng 7 năm 2022", "Ngày đăng
 # 08/04/2021": a weekday (capitalised, so not "thứ hai" = second) and a whole date.
 _DATELINE = re.compile(
-    r"(?:(?:Thứ\s+(?:[Hh]ai|[Bb]a|[Tt]ư|[Nn]ăm|[Ss]áu|[Bb]ảy)|Chủ\s+[Nn]hật)\s*,\s*|Ngày\s+đăng\s+)"
+    rf"(?:(?:{_WEEKDAY.pattern})\s*,\s*|Ngày\s+đăng\s+)"
     r"(?:ngày\s+)?(?:\d{1,2}/\d{1,2}/\d{2,4}|\d{1,2}\s+tháng\s+\d{1,2}\s+năm\s+\d{4})"
 )
 
@@ -292,18 +300,20 @@ def _names_unit(word: str, unit: set[str], initials: set[str]) -> bool:
     return bare in unit or (word.isupper() and bare in initials)
 
 
-def dates(text: str, period: bool = False) -> list[Candidate]:
-    """Dates and periods; the longest match at a position wins. When a span of years is
-    asked for ("giai đoạn nào"), spans of years come first."""
+def dates(text: str, moment: str = "") -> list[Candidate]:
+    """Dates and periods; the longest match at a position wins. When a form is asked for
+    (QuestionInfo.moment: a span of years, a time of day, a weekday), it comes first."""
+    patterns = [*_DATES, *_ASKED_ONLY.get(moment, ())]
     found = [
         Candidate(m.start(), m.end(), 1.0 - 0.05 * rank)
-        for rank, pattern in enumerate(_DATES)
+        for rank, pattern in enumerate(patterns)
         for m in pattern.finditer(text)
     ]
-    if period:
+    if moment:
+        asked = _ASKED_FORM[moment]
         found = [
             Candidate(
-                c.start, c.end, 1.0 if _YEARS.fullmatch(text[c.start : c.end]) else c.prior / 2
+                c.start, c.end, 1.0 if asked.fullmatch(text[c.start : c.end]) else c.prior / 2
             )
             for c in found
         ]

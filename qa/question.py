@@ -384,8 +384,10 @@ class QuestionInfo:
     anchor_pairs: tuple[str, ...] = ()
     # "lần thứ mấy": the answer is an ordinal ("lần thứ VII").
     ordinal: bool = False
-    # "giai đoạn nào", "nhiệm kỳ nào": the answer is a span of years ("2018 – 2020").
-    period: bool = False
+    # The form of a "when" answer, when the question names one: PERIOD ("giai đoạn nào":
+    # a span of years, "2018 – 2020"), CLOCK ("lúc mấy giờ": "11:22") or WEEKDAY ("đăng
+    # vào thứ mấy": "Thứ Sáu"); "" for any date.
+    moment: str = ""
     # "Ai là tác giả bài báo?", "Who wrote the article?": the answer is its byline.
     author: bool = False
     # "đơn vị nào", "cơ quan nào": the "who" is a body, not a person.
@@ -656,7 +658,26 @@ _AUTHOR = re.compile(r"\b(?:tac gia|ai viet|nguoi viet|who wrote|author|written 
 # The article itself, whose author its byline names ("tác giả bài báo"); the author of
 # a book or a song is asked like any other person.
 _THE_ARTICLE = re.compile(r"\b(?:bai|tin|bao cao|article|report|news|story|post|piece)\b")
-_PERIOD = re.compile(r"\b(?:giai doan|thoi ky|nhiem ky) nao\b|\b(?:which|what) (?:period|term)\b")
+PERIOD, CLOCK, WEEKDAY = "period", "clock", "weekday"
+_MOMENTS = (
+    (
+        PERIOD,
+        re.compile(r"\b(?:giai doan|thoi ky|nhiem ky) nao\b|\b(?:which|what) (?:period|term)\b"),
+    ),
+    (CLOCK, re.compile(r"\bmay gio\b|\bgio nao\b|\bwhat time\b")),
+    # "thứ mấy" after "vào" or "ngày", or "trong tuần"; "lần thứ mấy" is an ordinal.
+    (
+        WEEKDAY,
+        re.compile(r"\b(?:vao|ngay|hom) thu may\b|\bthu may trong tuan\b|\bday of the week\b"),
+    ),
+)
+
+
+def _moment(plain: str) -> str:
+    """The form of date a question asks for (QuestionInfo.moment)."""
+    return next((name for name, pattern in _MOMENTS if pattern.search(plain)), "")
+
+
 # Words for the report itself ("bài viết có bao nhiêu lượt xem", "được đăng ngày nào"),
 # which its text never uses: they say which document, not what a passage must hold.
 _ARTICLE_WORDS = (("bai", "viet"), ("bai", "bao"))
@@ -733,6 +754,9 @@ def analyse(question: str) -> QuestionInfo:
     organisation = _ORGANISATION.search(plain) is not None
     if organisation and kind == WHAT:
         kind = WHO
+    moment = _moment(plain.lower())
+    if moment:
+        kind = WHEN
     before, after = _context(written, language)
     return QuestionInfo(
         text=asked,
@@ -742,8 +766,8 @@ def analyse(question: str) -> QuestionInfo:
         anchors=tuple(word for run in runs for word in run),
         anchor_pairs=tuple(pair for run in runs for pair in pairs(run)),
         unit=_unit(written, language),
-        ordinal=re.search(r"\bthu (?:may|bao nhieu)\b", plain) is not None,
-        period=_PERIOD.search(plain) is not None,
+        ordinal=moment != WEEKDAY and re.search(r"\bthu (?:may|bao nhieu)\b", plain) is not None,
+        moment=moment,
         author=_AUTHOR.search(plain) is not None and _THE_ARTICLE.search(plain) is not None,
         organisation=organisation,
         published=published,

@@ -330,7 +330,7 @@ def _typed(text: str, question: QuestionInfo) -> dict[str, list[Candidate]]:
             *_number_words(text, question),
             *_bare_numbers(text),
         ],
-        "date": lambda: dates(text, question.period),
+        "date": lambda: dates(text, question.moment),
         "place": lambda: places(text),
         "name": lambda: _names(text),
         "phrase": lambda: _phrases(text, question),

@@ -251,3 +251,67 @@ def test_a_lone_year_word_is_not_a_count_nor_a_repeat_an_answer() -> None:
     found = _proposed(text, "Xã trồng bao nhiêu cây xanh trong quý I năm 2021?")
     assert "năm nghìn cây xanh" in found
     assert "năm" not in found and "quý I năm 2021" not in found
+
+
+@pytest.mark.parametrize(
+    ("text", "question", "answer"),
+    [
+        # A share is asked: the count beside it is not one ("tỷ lệ" and English too).
+        (
+            "Năm 2021, trong số 9.120 hộ của xã, 62,5% là hộ làm nông nghiệp.",
+            "Bao nhiêu phần trăm số hộ của xã làm nông nghiệp năm 2021?",
+            "62,5%",
+        ),
+        (
+            "Trong số 12.000 thí sinh dự tuyển, trường nhận 580 em, tỷ lệ 4,8%.",
+            "Tỷ lệ thí sinh trường nhận là bao nhiêu?",
+            "4,8%",
+        ),
+        # "một" alone is mostly the article ("một trong ba"): the counted words win.
+        (
+            "Mọi tổ tự quản đều thuộc một trong ba khối sau đây.",
+            "Tổ tự quản thuộc bao nhiêu khối?",
+            "ba khối",
+        ),
+    ],
+)
+def test_the_asked_kind_of_number_wins(text: str, question: str, answer: str) -> None:
+    assert _best_count(text, question) == answer
+
+
+def test_years_keep_their_word_and_periods_their_ends() -> None:
+    text = "Năm 1998, xã lập trạm y tế; từ 2005 đến 2010 xã mở rộng trạm vào tháng Năm 2012."
+    found = _texts(text, dates(text))
+    assert "Năm 1998" in found and "từ 2005 đến 2010" in found
+    # "tháng Năm" is May, not the word for year.
+    assert "2012" in found and "Năm 2012" not in found
+
+
+@pytest.mark.parametrize(
+    ("question", "moment", "answer"),
+    [
+        ("Bài viết được đăng vào thứ mấy trong tuần?", "weekday", "Thứ Sáu"),
+        ("Bai viet duoc dang vao thu may?", "weekday", "Thứ Sáu"),
+        ("Bài viết được đăng lúc mấy giờ?", "clock", "11:22"),
+        ("At what time was the article posted?", "clock", "11:22"),
+        ("Bài viết được đăng ngày nào?", "", "01/07/2022"),
+    ],
+)
+def test_a_weekday_or_a_time_of_day_answers_only_when_asked(
+    question: str, moment: str, answer: str
+) -> None:
+    info = analyse(question)
+    assert (info.kind, info.moment) == ("when", moment)
+    text = "Thứ Sáu, 01/07/2022 - 11:22"
+    assert _best_count(text, question) == answer
+    # "lần thứ mấy" still asks for an ordinal.
+    assert analyse("Đại hội lần thứ mấy?").ordinal
+
+
+def test_an_english_question_word_inside_a_vietnamese_question_is_a_name() -> None:
+    assert analyse("Doctor Who phát sóng bao lâu một lần?").kind != "who"
+    assert analyse("Phim Doctor Who có bao nhiêu tập?").kind == "number"
+    assert analyse("Who chaired?").kind == "who"
+    # The byline answers only for the author of the article itself.
+    assert analyse("Ai là tác giả bài báo về hội nghị?").author
+    assert not analyse("Ai là tác giả của cuốn sách Đất rừng phương Nam?").author
