@@ -10,6 +10,7 @@ import shutil
 import unicodedata
 from pathlib import Path
 
+import numpy as np
 import pytest
 from conftest import EVAL
 
@@ -28,7 +29,8 @@ from qa.answer import (
     extract_answer,
 )
 from qa.cli import _reader_note
-from qa.question import NUMBER, WHAT, WHO, analyse
+from qa.question import NUMBER, WHAT, WHEN, WHO, analyse
+from qa.reader import FEATURES
 from qa.types import Hit, Span
 
 SAMPLES = Path(__file__).resolve().parents[1] / "samples"
@@ -154,19 +156,31 @@ def test_xquad_offsets_are_checked(tmp_path: Path) -> None:
         read_xquad(tmp_path)
 
 
-def test_reader_may_overrule_what_foreign_names_and_other_places_only() -> None:
+def _rules_answer(text: str, asked: bool = True) -> Reading:
+    """The rules' answer `text`, as its whole one-sentence passage: of the asked type, or
+    the gap phrase standing in for it."""
+    hit = Hit(1, "report.txt", "report", 0, len(text), text, 1.0, 0.9, 1.0)
+    features = [0.0] * len(FEATURES)
+    features[FEATURES.index("asked_prior")] = 1.0 if asked else 0.0
+    return Reading(hit, Span(0, len(text)), Span(0, len(text)), 1.0, tuple(features))
+
+
+def test_reader_may_overrule_what_when_foreign_names_other_places_and_fallbacks_only() -> None:
     who = analyse("Ai chủ trì hội nghị?")
-    assert _rules_weak(analyse("Hội nghị bàn về vấn đề gì?"), "công tác dân vận")
-    assert _rules_weak(who, "Peyton Manning")
-    assert not _rules_weak(who, "Hà Đức Tập")
-    assert not _rules_weak(who, unicodedata.normalize("NFD", "Đặng Thị Hoa"))
-    assert not _rules_weak(analyse("Có bao nhiêu mô hình?"), "166 mô hình")
+    assert _rules_weak(analyse("Hội nghị bàn về vấn đề gì?"), _rules_answer("công tác dân vận"))
+    assert _rules_weak(analyse("Hội nghị họp khi nào?"), _rules_answer("14/7/2022"))
+    assert _rules_weak(who, _rules_answer("Peyton Manning"))
+    assert not _rules_weak(who, _rules_answer("Hà Đức Tập"))
+    assert not _rules_weak(who, _rules_answer(unicodedata.normalize("NFD", "Đặng Thị Hoa")))
+    assert not _rules_weak(analyse("Có bao nhiêu mô hình?"), _rules_answer("166 mô hình"))
     body = analyse("Đơn vị nào tổ chức hội nghị sơ kết?")
-    assert not _rules_weak(body, "Ban Dân vận Huyện ủy Chiêm Hóa")
+    assert not _rules_weak(body, _rules_answer("Ban Dân vận Huyện ủy Chiêm Hóa"))
+    # The gap phrase where no body was found is no body.
+    assert _rules_weak(body, _rules_answer("tổ chức hội nghị sơ kết", asked=False))
     where = analyse("Nhà tình nghĩa được xây ở đâu?")
-    assert not _rules_weak(where, "tổ 10, phường Phùng Chí Kiên")
-    assert not _rules_weak(where, "xã Tân Thịnh")
-    assert _rules_weak(where, "Bắc và Tây Phi")
+    assert not _rules_weak(where, _rules_answer("tổ 10, phường Phùng Chí Kiên"))
+    assert not _rules_weak(where, _rules_answer("xã Tân Thịnh"))
+    assert _rules_weak(where, _rules_answer("Bắc và Tây Phi"))
 
 
 def _overrules_in(text: str, rules: str, read: str, probability: float, kind: str) -> bool:
@@ -197,6 +211,16 @@ def test_reader_span_inside_the_rules_answer_wins_for_what_only() -> None:
     assert not overrules("Ban Dân vận Huyện ủy Chiêm Hóa", "Chiêm Hoá", 0.9, WHO)
 
 
+def test_reader_replaces_a_date_only_with_another_whole_date() -> None:
+    text = "Năm 2021 huyện lập tổ công tác, đến tháng 5 năm 2022 mới hoạt động."
+    overrules = functools.partial(_overrules_in, text)
+    assert overrules("Năm 2021", "tháng 5 năm 2022", 0.5, WHEN)
+    # Not when unsure, not with words around a date, nor with a part of the same date.
+    assert not overrules("Năm 2021", "tháng 5 năm 2022", 0.2, WHEN)
+    assert not overrules("Năm 2021", "mới hoạt động", 0.9, WHEN)
+    assert not overrules("tháng 5 năm 2022", "năm 2022", 0.9, WHEN)
+
+
 def test_reader_item_of_the_rules_list_does_not_win() -> None:
     text = "Ban lắng nghe nhân dân qua các kênh, bao gồm: Số hotline, email, fanpage của tỉnh."
     rules = "Số hotline, email, fanpage"
@@ -224,3 +248,27 @@ def test_unsure_answer_needs_its_sentence_to_echo_the_question(
     question: str, sentence: str, echoes: bool
 ) -> None:
     assert _echoes(analyse(question), _Words.of(sentence), Span(0, len(sentence))) is echoes
+
+
+def test_a_long_span_must_be_clearly_more_probable_than_a_short_one() -> None:
+    """Decoding alone, on given scores: the span "b c d" is a little more probable than
+    "b", so the shorter one wins (LENGTH_DECAY); the probability told is the span's own."""
+    context = "a b c d"
+    offsets = [(0, 1), (2, 3), (4, 5), (6, 7)]
+    # Start at "b" for sure; end at "b" or "d", "d" slightly more likely.
+    starts = [-9.0, 9.0, -9.0, -9.0]
+    ends = [-9.0, 0.0, -9.0, 0.05]
+
+    class Scored(SpanReader):
+        def __init__(self) -> None:  # no model: only read()'s decoding is tested
+            pass
+
+        def scores(self, question: str, text: str) -> tuple[np.ndarray, list[tuple[int, int]]]:
+            return np.array(list(zip(starts, ends, strict=True))), offsets
+
+    found = Scored().read("?", context)
+    assert found is not None and context[found.start : found.end] == "b"
+    assert 0.3 < found.probability < 0.5
+    ends[3] = 1.0  # now "b c d" is clearly more probable
+    found = Scored().read("?", context)
+    assert found is not None and context[found.start : found.end] == "b c d"
