@@ -44,6 +44,9 @@ MIN_CONFIDENCE = 0.40
 # A number that does not count what the question counts ("bao nhiêu cán bộ" answered
 # "gần 11 nghìn" of something else) keeps this share of its confidence.
 UNITLESS_NUMBER = 0.5
+# A sum of money asked for ("kinh phí", "how much did it cost") and a number without its
+# currency found: this share, below the bar however sure its passage.
+NO_CURRENCY = 0.3
 # A byline names a person or a body in a few words ("Ban Dân vận huyện uỷ Chiêm Hoá").
 BYLINE_WORDS = 7
 _BYLINE = re.compile(r"(?i:tác giả|bài và ảnh|bài, ảnh|bài:|nguồn)\b")
@@ -633,6 +636,8 @@ def extract_answer(
         sure = confidence(reading.evidence, reader.sureness(reading.features, question.kind))
         if _unitless(question, reading):
             sure *= UNITLESS_NUMBER
+        if question.money and not reader.counts_unit(reading.features):
+            sure *= NO_CURRENCY
         if not _holds_names(question, reading.hit):
             sure *= MISSING_NAME
         if not _title_agrees(question, reading.hit, reading.sentence):

@@ -82,6 +82,7 @@ COUNTED_PRIOR = 0.9
 NUMBER_PRIOR = 0.6
 # A year, or a number that is not of the asked kind (not a share when one is asked).
 OTHER_PRIOR = 0.3
+_CURRENCY = re.compile(r"\s*(?:đồng|đ|VNĐ|VND|USD|đô la|euro|dollars?)(?!\w)", re.IGNORECASE)
 _PERCENT = re.compile(r"%|phần trăm")
 _SYLLABLE = re.compile(r"[^\W\d_]+")
 # A breakdown's item: a short label after a bracket or separator, its number, then the
@@ -270,6 +271,10 @@ def numbers(text: str, question: QuestionInfo) -> list[Candidate]:
         if percent and not _PERCENT.search(match.group()):
             # A share is asked for: a count or an amount is not one.
             prior = min(prior, OTHER_PRIOR)
+        if question.money:
+            # A sum of money is asked for: the number with its currency, or no answer.
+            currency = _CURRENCY.match(text, end)
+            end, prior = (currency.end(), 1.0) if currency else (end, min(prior, OTHER_PRIOR))
         found.append(Candidate(match.start(), end, prior))
     if len(narrowing) == 1:
         found = [

@@ -96,8 +96,14 @@ _KIND_PATTERNS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "thôn nào",
             "tổ nào",
             "where",
-            "which country",
-            "which city",
+            *(
+                f"{which} {place}"
+                for which in ("which", "what")
+                for place in (
+                    "country province city district ward commune town village place "
+                    "location region area venue"
+                ).split()
+            ),
         ),
     ),
 )
@@ -416,8 +422,18 @@ class QuestionInfo:
         ... là bao nhiêu", "what percentage", "what rate"."""
         return self.kind == NUMBER and _SHARE.search(unaccent(self.text).lower()) is not None
 
+    @property
+    def money(self) -> bool:
+        """Whether a "how much" question asks for a sum of money: "bao nhiêu tiền", "kinh
+        phí", "chi phí", "how much did it cost"."""
+        return self.kind == NUMBER and _MONEY.search(unaccent(self.text).lower()) is not None
+
 
 _SHARE = re.compile(r"\b(?:phan tram|t[yi] le|percent(?:age)?|rate|proportion)\b")
+_MONEY = re.compile(
+    r"\b(?:(?:bao nhieu|het|mat|tong so) tien|kinh phi|chi phi|tri gia|ngan sach|so von|"
+    r"cost|costs|price|spent|spend|budget|funding|money)\b"
+)
 
 
 def _any_of(phrases: Iterable[str], after: str = "") -> re.Pattern[str]:

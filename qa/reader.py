@@ -80,7 +80,11 @@ _DATE_WORDS = frozenset(("nam", "ngay", "thang"))
 WORDED_PRIOR = 0.4
 ARTICLE_PRIOR = 0.2
 _AMBIGUOUS_NUMBER_WORDS = frozenset("năm tư lăm mốt hàng linh lẻ nửa".split())
-_NUMBER_WORDS = re.compile(rf"(?<!\w){_NUMBER_WORD}(?:\s+{_NUMBER_WORD})*(?!\w)", re.IGNORECASE)
+# "hơn một nửa", "gần ba": as the digits' "hơn 1.100".
+_NUMBER_WORDS = re.compile(
+    rf"(?<!\w)(?:(?:hơn|gần|khoảng|chừng|tới)\s+)?{_NUMBER_WORD}(?:\s+{_NUMBER_WORD})*(?!\w)",
+    re.IGNORECASE,
+)
 _UNIT_WORD = re.compile(r"\s+([^\W\d_]+)")
 _DIGITS = re.compile(r"(?<![\w.,])\d+(?:[.,]\d+)*%?")
 _BOUNDARY = re.compile(r"[\W_]")
@@ -228,8 +232,14 @@ def gap_phrase(sentence: str, where: Span, question: QuestionInfo) -> Span | Non
 
 
 def _bare_numbers(text: str) -> list[Candidate]:
-    """Numbers without the words around them ("233" of "233 bức tranh")."""
-    return [Candidate(m.start(), m.end(), OTHER_PRIOR) for m in _DIGITS.finditer(text)]
+    """Numbers without the words around them ("233" of "233 bức tranh"), but not the
+    parts of a date ("6" and "10" of "ngày 6 tháng 10 năm 1973")."""
+    in_dates = [(d.start, d.end) for d in dates(text)]
+    return [
+        Candidate(m.start(), m.end(), OTHER_PRIOR)
+        for m in _DIGITS.finditer(text)
+        if not any(start <= m.start() < end for start, end in in_dates)
+    ]
 
 
 def _number_words(text: str, question: QuestionInfo) -> list[Candidate]:
@@ -247,8 +257,9 @@ def _number_words(text: str, question: QuestionInfo) -> list[Candidate]:
             continue
         if alone and match.group().lower() == "một":
             prior = ARTICLE_PRIOR
-        # A share is asked for: only a fraction in words is one ("một nửa").
-        if question.share and "nửa" not in match.group().lower():
+        # A share is asked for: only a fraction in words is one ("một nửa"); a sum of
+        # money is written in digits.
+        if (question.share and "nửa" not in match.group().lower()) or question.money:
             prior = OTHER_PRIOR
         found.append(Candidate(match.start(), end, prior))
     return found

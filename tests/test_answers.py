@@ -284,3 +284,11 @@ def test_an_answer_needs_the_places_and_years_the_question_names(question: str, 
 def test_a_who_answer_holds_the_asked_title_as_asked(question: str, agrees: bool) -> None:
     text = "Đồng chí Hà Văn Minh, Phó Bí thư Thường trực Huyện ủy, Trưởng Ban Dân vận chủ trì."
     assert _title_agrees(analyse(question), _hit(text), Span(0, len(text))) is agrees
+
+
+def test_a_cost_is_not_answered_with_a_count(engine: Engine) -> None:
+    # The report tells the house of gratitude was built in the ward, not what it cost.
+    answer = engine.ask(
+        "How much did it cost to build the house of gratitude in Phùng Chí Kiên ward?"
+    )
+    assert not answer.found, answer.text

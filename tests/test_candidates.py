@@ -315,3 +315,13 @@ def test_an_english_question_word_inside_a_vietnamese_question_is_a_name() -> No
     # The byline answers only for the author of the article itself.
     assert analyse("Ai là tác giả bài báo về hội nghị?").author
     assert not analyse("Ai là tác giả của cuốn sách Đất rừng phương Nam?").author
+
+
+def test_a_sum_of_money_is_a_number_with_its_currency() -> None:
+    text = "Lực lượng vũ trang xây 01 nhà tình nghĩa trị giá 80 triệu đồng tại tổ 10."
+    for question in ("Nhà tình nghĩa trị giá bao nhiêu tiền?", "How much did the house cost?"):
+        assert analyse(question).money
+        assert _best_count(text, question) == "80 triệu đồng"
+    assert _best_count(text, "Xây bao nhiêu nhà tình nghĩa?") == "01 nhà tình nghĩa"
+    # English questions name a place by its level too.
+    assert analyse("In which ward was the briefing held?").kind == "where"
