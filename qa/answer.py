@@ -32,7 +32,7 @@ from index.normalize import compose, fold, unaccent
 from models.span_reader import SpanReader
 from qa import reader
 from qa.candidates import SURNAMES, dates, has_dateline, places
-from qa.question import NUMBER, WHAT, WHEN, WHERE, WHO, QuestionInfo
+from qa.question import NUMBER, WHAT, WHEN, WHERE, WHO, QuestionInfo, with_marks
 from qa.types import Answer, HighlightedHit, Hit, Span
 
 NOT_FOUND = {
@@ -420,13 +420,17 @@ def _context(sentence: _Sentence) -> Span:
 
 
 def _trained_span(
-    span_reader: SpanReader, question: QuestionInfo, sentence: _Sentence
+    span_reader: SpanReader, question: QuestionInfo, sentence: _Sentence, marks: bool = True
 ) -> tuple[Span, float] | None:
     """The trained reader's answer around `sentence`, as a span of its passage, and the
-    reader's probability for it; None when it points at punctuation only."""
+    reader's probability for it; None when it points at punctuation only. With `marks`, a
+    question typed without diacritics is read with the marks its passage writes."""
     context = _context(sentence)
     composed = compose(sentence.hit.text[context.start : context.end])
-    read = span_reader.read(compose(question.text).text, composed.text)
+    asked = compose(question.text).text
+    if marks:
+        asked = with_marks(asked, compose(sentence.hit.text).text)
+    read = span_reader.read(asked, composed.text)
     if read is None:
         return None
     piece = composed.text[read.start : read.end]
@@ -653,7 +657,9 @@ def extract_answer(
                     sentence = _sentence_around(hit.text, span)
             return _found(question, hit, span, sentence, sure, highlighted)
     if span_reader is not None and sentences and sure >= MIN_READ_CONFIDENCE:
-        trained = _trained_span(span_reader, question, sentences[0])
+        # As typed: with marks copied from the passage, a bare question echoes it by
+        # construction ("Ai la Truong Cong an huyen Chiem Hoa?" got the chair's name).
+        trained = _trained_span(span_reader, question, sentences[0], marks=False)
         if trained is not None and trained[1] >= MIN_UNSURE_READ_PROBABILITY:
             hit, span = sentences[0].hit, trained[0]
             sentence = _sentence_around(hit.text, span)

@@ -8,6 +8,7 @@ typed without diacritics is matched on the diacritics-free form, so "ai chu tri"
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -134,6 +135,56 @@ def asks(word: str) -> bool:
     if has_diacritics(folded):
         return folded in _WRITTEN_QUESTION_WORDS
     return folded in QUESTION_WORDS
+
+
+_WORD = re.compile(r"[^\W\d_]+")
+# The marks of the question words, for a question typed without them (the first of two
+# with the same letters: "nhiêu" of "bao nhiêu" before "nhiều").
+_MARKED_QUESTION_WORDS = {unaccent(word): word for word in reversed(_QUESTION_WORD_LIST)}
+
+
+def with_marks(question: str, text: str) -> str:
+    """A question typed without diacritics, its words given the marks `text` writes them
+    with ("Ban Dan van ... vao ngay nao?" -> "Ban Dân vận ... vào ngày nào?"): the form
+    `text` writes most often beside the same neighbour, else the question word's, else
+    the form `text` writes most often. A question with marks is returned as it is. The
+    trained reader learnt questions with marks."""
+    if has_diacritics(question):
+        return question
+    forms: dict[str, Counter[str]] = {}
+    pairs_seen: dict[tuple[str, str], Counter[tuple[str, str]]] = {}
+    found = _WORD.findall(text)
+    for word, following in zip(found, [*found[1:], ""], strict=True):
+        forms.setdefault(unaccent(word).lower(), Counter())[word.lower()] += 1
+        if following:
+            key = (unaccent(word).lower(), unaccent(following).lower())
+            pairs_seen.setdefault(key, Counter())[(word.lower(), following.lower())] += 1
+    typed = list(_WORD.finditer(question))
+    marked = []
+    for index, match in enumerate(typed):
+        bare = match.group().lower()
+        beside = [
+            pairs_seen.get((bare, typed[index + 1].group().lower()))
+            if index + 1 < len(typed)
+            else None,
+            pairs_seen.get((typed[index - 1].group().lower(), bare)) if index else None,
+        ]
+        if beside[0]:
+            form = beside[0].most_common(1)[0][0][0]
+        elif beside[1]:
+            form = beside[1].most_common(1)[0][0][1]
+        elif bare in _MARKED_QUESTION_WORDS:
+            form = _MARKED_QUESTION_WORDS[bare]
+        elif bare in forms:
+            form = forms[bare].most_common(1)[0][0]
+        else:
+            form = bare
+        marked.append(form[0].upper() + form[1:] if match.group()[0].isupper() else form)
+    pieces, position = [], 0
+    for match, form in zip(typed, marked, strict=True):
+        pieces += [question[position : match.start()], form]
+        position = match.end()
+    return "".join([*pieces, question[position:]])
 
 
 def _written(question: str) -> str:

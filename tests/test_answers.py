@@ -292,3 +292,13 @@ def test_a_cost_is_not_answered_with_a_count(engine: Engine) -> None:
         "How much did it cost to build the house of gratitude in Phùng Chí Kiên ward?"
     )
     assert not answer.found, answer.text
+
+
+def test_a_bare_question_is_read_with_its_passages_marks(engine: Engine) -> None:
+    # Typed without diacritics, the question meant nothing to the trained reader, and the
+    # rules' gap phrase ("Tập thể") answered it.
+    answer = engine.ask(
+        "Don vi nao duoc giao tham muu xay dung ke hoach so ket, danh gia ket qua buoc dau "
+        "thuc hien chu de nam 2021 cua Quan?"
+    )
+    assert answer.found and answer.text == "Ban Dân vận Quận ủy"

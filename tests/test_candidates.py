@@ -9,7 +9,7 @@ import pytest
 from index.lexical import plain_syllable
 from qa.answer import sentence_support
 from qa.candidates import dates, has_dateline, numbers, organisations, people, places
-from qa.question import analyse
+from qa.question import analyse, with_marks
 from qa.reader import Sentence, proposals, rank
 
 
@@ -325,3 +325,16 @@ def test_a_sum_of_money_is_a_number_with_its_currency() -> None:
     assert _best_count(text, "Xây bao nhiêu nhà tình nghĩa?") == "01 nhà tình nghĩa"
     # English questions name a place by its level too.
     assert analyse("In which ward was the briefing held?").kind == "where"
+
+
+def test_a_bare_question_takes_the_marks_its_passage_writes() -> None:
+    text = "Ban Dân vận Quận ủy được giao tham mưu sơ kết; Quận có 6 quy chế dân chủ."
+    # A word beside the same neighbour as in the text, else a question word's marks.
+    assert with_marks("Don vi nao duoc giao tham muu so ket?", text) == (
+        "Don vi nào được giao tham mưu sơ kết?"
+    )
+    assert with_marks("Quan co bao nhieu quy che dan chu?", text) == (
+        "Quận có bao nhiêu quy chế dân chủ?"
+    )
+    # A question with marks stays as it was typed.
+    assert with_marks("Quận có bao nhiêu quy chế?", text) == "Quận có bao nhiêu quy chế?"
