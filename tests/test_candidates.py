@@ -312,6 +312,9 @@ def test_an_english_question_word_inside_a_vietnamese_question_is_a_name() -> No
     assert analyse("Doctor Who phát sóng bao lâu một lần?").kind != "who"
     assert analyse("Phim Doctor Who có bao nhiêu tập?").kind == "number"
     assert analyse("Who chaired?").kind == "who"
+    # "Which decision number" asks for a document's number, words read as the reports'.
+    info = analyse("Under which decision number was the regulation on supervision issued?")
+    assert info.kind == "number" and {"quyet", "dinh", "giam", "sat"} <= set(info.terms)
     # The byline answers only for the author of the article itself.
     assert analyse("Ai là tác giả bài báo về hội nghị?").author
     assert not analyse("Ai là tác giả của cuốn sách Đất rừng phương Nam?").author
