@@ -233,7 +233,6 @@ def numbers(text: str, question: QuestionInfo) -> list[Candidate]:
     asked = set(question.terms)
     # The unit's initials as reports write them: "KDC" for "khu dân cư".
     short = {letters for letters, words in question.initialisms if unit.issuperset(words)}
-    percent = question.share
     in_dates = [(d.start, d.end) for d in dates(text) if not _YEAR.fullmatch(text[d.start : d.end])]
     in_dates += [m.span() for m in _CLOCK.finditer(text)]
     narrowing = []
@@ -249,7 +248,7 @@ def numbers(text: str, question: QuestionInfo) -> list[Candidate]:
         end, prior = match.end(), OTHER_PRIOR if year else NUMBER_PRIOR
         if _PERCENT.search(match.group()):
             # A percentage carries its unit ("100%", not "100% bếp than").
-            prior = 1.0 if percent else prior
+            prior = 1.0 if question.share else prior
         else:
             while (
                 (word := _UNIT_WORD.match(text, end))
@@ -268,7 +267,7 @@ def numbers(text: str, question: QuestionInfo) -> list[Candidate]:
             prior = COUNTED_PRIOR
             if by_label and _narrows(text, match, named, unit):
                 narrowing.append(len(found))
-        if percent and not _PERCENT.search(match.group()):
+        if question.share and not _PERCENT.search(match.group()):
             # A share is asked for: a count or an amount is not one.
             prior = min(prior, OTHER_PRIOR)
         if question.money:

@@ -453,6 +453,11 @@ class QuestionInfo:
     # a span of years, "2018 – 2020"), CLOCK ("lúc mấy giờ": "11:22") or WEEKDAY ("đăng
     # vào thứ mấy": "Thứ Sáu"); "" for any date.
     moment: str = ""
+    # A "how much" question asking for a share ("bao nhiêu phần trăm", "tỷ lệ ... là bao
+    # nhiêu", "what percentage") or for a sum of money ("kinh phí", "bao nhiêu tiền", "how
+    # much did it cost").
+    share: bool = False
+    money: bool = False
     # "Ai là tác giả bài báo?", "Who wrote the article?": the answer is its byline.
     author: bool = False
     # "đơn vị nào", "cơ quan nào": the "who" is a body, not a person.
@@ -474,18 +479,6 @@ class QuestionInfo:
     def weighted_terms(self) -> list[str]:
         """The terms and anchor pairs that sentences and answers are scored by."""
         return [*self.terms, *self.anchor_pairs]
-
-    @property
-    def share(self) -> bool:
-        """Whether a "how much" question asks for a share: "bao nhiêu phần trăm", "tỷ lệ
-        ... là bao nhiêu", "what percentage", "what rate"."""
-        return self.kind == NUMBER and _SHARE.search(unaccent(self.text).lower()) is not None
-
-    @property
-    def money(self) -> bool:
-        """Whether a "how much" question asks for a sum of money: "bao nhiêu tiền", "kinh
-        phí", "chi phí", "how much did it cost"."""
-        return self.kind == NUMBER and _MONEY.search(unaccent(self.text).lower()) is not None
 
 
 _SHARE = re.compile(r"\b(?:phan tram|t[yi] le|percent(?:age)?|rate|proportion)\b")
@@ -829,7 +822,8 @@ def analyse(question: str) -> QuestionInfo:
     organisation = _ORGANISATION.search(plain) is not None
     if organisation and kind == WHAT:
         kind = WHO
-    moment = _moment(plain.lower())
+    lowered = plain.lower()
+    moment = _moment(lowered)
     if moment:
         kind = WHEN
     before, after = _context(written, language)
@@ -843,6 +837,8 @@ def analyse(question: str) -> QuestionInfo:
         unit=_unit(written, language),
         ordinal=moment != WEEKDAY and re.search(r"\bthu (?:may|bao nhieu)\b", plain) is not None,
         moment=moment,
+        share=kind == NUMBER and _SHARE.search(lowered) is not None,
+        money=kind == NUMBER and _MONEY.search(lowered) is not None,
         author=_AUTHOR.search(plain) is not None and _THE_ARTICLE.search(plain) is not None,
         organisation=organisation,
         published=published,
