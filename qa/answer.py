@@ -112,6 +112,8 @@ MIN_READ_CONFIDENCE = 0.2
 _SYLLABLE = re.compile(r"\w+")
 _YEAR_TERM = re.compile(r"1[5-9]\d\d|20\d\d")
 _LIST_SEPARATOR = re.compile(r"\s*[,;]\s*|\s+(?:và|hoặc|and|or)\s+")
+LIST_ITEM_WORDS = 6
+_CLAUSE_MARK = re.compile(r"[.:()“”\"]")
 # Spaces and sentence punctuation the reader's span may start or end with.
 _LEADING = re.compile(r"^[\s,.;:!?…]+")
 _TRAILING = re.compile(r"[\s,.;:!?…]+$")
@@ -493,6 +495,38 @@ def _is_date(sentence: _Sentence, span: Span) -> bool:
     return any(c.start == 0 and c.end == len(text) for c in dates(text))
 
 
+def _whole_list(text: str, span: Span, sentence: Span) -> Span:
+    """`span` grown over the short items (LIST_ITEM_WORDS words at most) listed beside it
+    in its sentence, when it is itself whole items of that list, for a question that asks
+    for several things."""
+    # The sentence's items: what lies between separators, less its closing stop.
+    close = _TRAILING.search(text, sentence.start, sentence.end)
+    items, position = [], sentence.start
+    for separator in _LIST_SEPARATOR.finditer(text, sentence.start, sentence.end):
+        items.append((position, separator.start()))
+        position = separator.end()
+    items.append((position, close.start() if close else sentence.end))
+    starts = [i for i, (a, _) in enumerate(items) if a == span.start]
+    ends = [i for i, (_, b) in enumerate(items) if b == span.end]
+
+    def short(index: int) -> bool:
+        item = text[items[index][0] : items[index][1]]
+        return 0 < len(item.split()) <= LIST_ITEM_WORDS and not _CLAUSE_MARK.search(item)
+
+    start, end = span.start, span.end
+    if ends:
+        last = ends[0]
+        while last + 1 < len(items) and short(last + 1):
+            last += 1
+        end = items[last][1]
+    if starts:
+        first = starts[0]
+        while first > 0 and short(first - 1):
+            first -= 1
+        start = items[first][0]
+    return Span(start, end)
+
+
 def _breaks_list(span: Span, hit: Hit, reading: Reading) -> bool:
     """Whether the reader's span cuts into the rules' answer without covering it where
     that answer is a list of short items ("Số hotline, email, fanpage"): the reader picked
@@ -694,7 +728,10 @@ def _found(
     sure: float,
     highlighted: tuple[HighlightedHit, ...],
 ) -> Answer:
-    """The answer `span` of `hit`, in `sentence`, with its document offsets."""
+    """The answer `span` of `hit`, in `sentence`, with its document offsets (grown over
+    the list it stands in when the question asks for several things)."""
+    if question.plural:
+        span = _whole_list(hit.text, span, sentence)
     return Answer(
         question=question.text,
         found=True,

@@ -458,6 +458,9 @@ class QuestionInfo:
     # much did it cost").
     share: bool = False
     money: bool = False
+    # "những / các ... nào": the answer may be a list ("vùng đồng bào dân tộc, vùng công
+    # giáo").
+    plural: bool = False
     # "Ai là tác giả bài báo?", "Who wrote the article?": the answer is its byline.
     author: bool = False
     # "đơn vị nào", "cơ quan nào": the "who" is a body, not a person.
@@ -481,6 +484,11 @@ class QuestionInfo:
         return [*self.terms, *self.anchor_pairs]
 
 
+# "những" or "các" before the asked noun ("những vùng nào", "những trách nhiệm gì", "các
+# quốc gia nào"), not inside a clause before "là gì" ("Tên ... những năm 1980 là gì?").
+_PLURAL = re.compile(
+    r"\bnhung\s+(?:(?!la\b)\w+\s+){1,3}(?:nao|gi)\b|\bcac\s+(?:(?!la\b)\w+\s+){1,3}nao\b"
+)
 _SHARE = re.compile(r"\b(?:phan tram|t[yi] le|percent(?:age)?|rate|proportion)\b")
 _MONEY = re.compile(
     r"\b(?:(?:bao nhieu|het|mat|tong so) tien|kinh phi|chi phi|tri gia|ngan sach|so von|"
@@ -839,6 +847,7 @@ def analyse(question: str) -> QuestionInfo:
         moment=moment,
         share=kind == NUMBER and _SHARE.search(lowered) is not None,
         money=kind == NUMBER and _MONEY.search(lowered) is not None,
+        plural=_PLURAL.search(lowered) is not None,
         author=_AUTHOR.search(plain) is not None and _THE_ARTICLE.search(plain) is not None,
         organisation=organisation,
         published=published,

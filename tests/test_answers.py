@@ -11,6 +11,7 @@ import pytest
 from qa import Engine
 from qa.answer import (
     MIN_CONFIDENCE,
+    _found,
     _holds_initialisms,
     _holds_names,
     _title_agrees,
@@ -302,3 +303,34 @@ def test_a_bare_question_is_read_with_its_passages_marks(engine: Engine) -> None
         "thuc hien chu de nam 2021 cua Quan?"
     )
     assert answer.found and answer.text == "Ban Dân vận Quận ủy"
+
+
+@pytest.mark.parametrize(
+    ("question", "found", "listed"),
+    [
+        # "những ... nào" asks for several things: the answer's list comes whole.
+        (
+            "Xã chú trọng những vùng nào?",
+            "vùng đồng bào dân tộc",
+            "vùng đồng bào dân tộc, vùng giáo",
+        ),
+        ("Huyện bầu cử các cơ quan nào?", "Quốc hội khóa XV", "Quốc hội khóa XV và HĐND các cấp"),
+        # A single thing asked, or a list item the answer only starts: as found.
+        ("Xã chú trọng vùng nào?", "vùng đồng bào dân tộc", "vùng đồng bào dân tộc"),
+        ("Xã chú trọng những vùng nào?", "đồng bào", "đồng bào"),
+    ],
+)
+def test_a_plural_question_gets_the_whole_list(question: str, found: str, listed: str) -> None:
+    text = (
+        "Xã chú trọng vùng đồng bào dân tộc, vùng giáo. "
+        "Huyện bầu cử Quốc hội khóa XV và HĐND các cấp."
+    )
+    hit = Hit(1, "report.txt", "report", 0, len(text), text, 1.0, 0.9, 1.0)
+    start = text.index(found)
+    first = 0 if start < text.index("Huyện") else text.index("Huyện")
+    last = text.index(".", start) + 1
+    answer = _found(
+        analyse(question), hit, Span(start, start + len(found)), Span(first, last), 0.9, ()
+    )
+    assert answer.text == listed
+    assert text[answer.span.start : answer.span.end] == answer.text
